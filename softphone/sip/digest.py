@@ -1,0 +1,480 @@
+"""SIP digest authentication (RFC 3261 §22, RFC 2617, RFC 7616) for both ends, sans-IO.
+
+Why one module for both sides: the client (answering 401/407) and the lab registrar (issuing and
+checking challenges) must agree byte for byte on the header grammar and on the hash chain, and the
+RFC vectors in the tests pin both at once.
+
+The server side is built for the registrar's hot path: nonces are stateless (timestamp + counter +
+keyed BLAKE2b MAC, so issuing one stores nothing) and the only state is a replay memory of nonces
+actually used, kept in time buckets that are dropped wholesale once past the nonce lifetime.
+
+Caller order on the server: `verify_credentials` first, then `NonceManager.check`. Checking the
+digest first means a forged request can never advance a nonce's nc (and lock out its owner), and
+STALE is only reported to a client that proved it knows the password (RFC 2617 §3.2.1 "stale").
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import hmac
+import itertools
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from softphone.sip.errors import SipParseError
+
+__all__ = [
+    "ALGORITHMS",
+    "Challenge",
+    "Credentials",
+    "NonceManager",
+    "NonceStatus",
+    "answer_challenge",
+    "compute_ha1",
+    "compute_response",
+    "format_challenge",
+    "format_credentials",
+    "parse_challenge",
+    "parse_credentials",
+    "verify_credentials",
+]
+
+# RFC 7616 §3.4.2 (MD5, SHA-256 and their -sess forms; -sess defined in RFC 2617 §3.2.2.2).
+ALGORITHMS: tuple[str, ...] = ("MD5", "MD5-sess", "SHA-256", "SHA-256-sess")
+
+
+def _md5(data: bytes) -> str:
+    # usedforsecurity=False: digest auth mandates MD5; FIPS builds refuse it without the flag.
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# Upper-cased name -> (canonical name, hex hash, is -sess, hex length). Names are case-insensitive.
+_ALG: dict[str, tuple[str, Callable[[bytes], str], bool, int]] = {
+    "MD5": ("MD5", _md5, False, 32),
+    "MD5-SESS": ("MD5-sess", _md5, True, 32),
+    "SHA-256": ("SHA-256", _sha256, False, 64),
+    "SHA-256-SESS": ("SHA-256-sess", _sha256, True, 64),
+}
+
+
+def _algorithm(name: str, status: int = 400) -> tuple[str, Callable[[bytes], str], bool, int]:
+    try:
+        return _ALG[name.upper()]
+    except KeyError:
+        raise SipParseError(f"unsupported digest algorithm {name!r}", status) from None
+
+
+# --- header grammar (RFC 3261 §25.1: LWS, token, quoted-string, EQUAL, COMMA) -----------------
+
+_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
+_LWS = r"(?:[ \t]*\r?\n)?[ \t]+"  # [*WSP CRLF] 1*WSP; a bare LF is tolerated
+# qdtext is LWS, printable ASCII but `"` and `\`, or non-ASCII; quoted-pair never escapes CR/LF.
+_QUOTED = r'"((?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\r?\n[ \t]|\\[\x00-\x09\x0b\x0c\x0e-\x7f])*)"'
+_SCHEME_RE = re.compile(rf"(?:{_LWS})?({_TOKEN}){_LWS}")
+_PARAM_RE = re.compile(rf"({_TOKEN})(?:{_LWS})?=(?:{_LWS})?(?:{_QUOTED}|({_TOKEN}))")
+_COMMA_RE = re.compile(rf"(?:{_LWS})?,(?:{_LWS})?")
+_TAIL_RE = re.compile(rf"(?:{_LWS})?")
+_TOKEN_RE = re.compile(_TOKEN)
+_UNESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
+_FOLD_RE = re.compile(r"[ \t]*\r?\n([ \t])")
+_NC_RE = re.compile(r"[0-9A-Fa-f]{8}")
+_HEX_RE = re.compile(r"[0-9A-Fa-f]+")
+_BAD_QUOTED_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _parse_digest(value: str, what: str) -> dict[str, str]:
+    """Split `Digest a=b, c="d"` into {lower-case name: unquoted value}; raise on any defect."""
+    if not value.isascii():
+        try:  # lone surrogates (e.g. from surrogateescape decoding) could never be hashed
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SipParseError(f"{what}: not valid UTF-8") from None
+    m = _SCHEME_RE.match(value)
+    if m is None or m.group(1).lower() != "digest":
+        raise SipParseError(f"{what}: not a Digest value")
+    params: dict[str, str] = {}
+    pos, end = m.end(), len(value)
+    while True:
+        p = _PARAM_RE.match(value, pos)
+        if p is None:
+            raise SipParseError(f"{what}: malformed parameter at {value[pos : pos + 30]!r}")
+        name = p.group(1).lower()
+        if name in params:
+            raise SipParseError(f"{what}: duplicated parameter {name!r}")
+        quoted = p.group(2)
+        if quoted is None:
+            params[name] = p.group(3)
+        else:
+            if "\n" in quoted:  # unfold LWS inside the quoted-string to one space
+                quoted = _FOLD_RE.sub(r"\1", quoted)
+            params[name] = _UNESCAPE_RE.sub(r"\1", quoted) if "\\" in quoted else quoted
+        pos = p.end()
+        c = _COMMA_RE.match(value, pos)
+        if c is None:
+            break
+        pos = c.end()
+    t = _TAIL_RE.match(value, pos)
+    if t is None or t.end() != end:
+        raise SipParseError(f"{what}: unexpected text at {value[pos : pos + 30]!r}")
+    return params
+
+
+def _require(params: dict[str, str], names: tuple[str, ...], what: str) -> None:
+    for name in names:
+        if name not in params:
+            raise SipParseError(f"{what}: missing {name}")
+
+
+def _quote(text: str, field: str) -> str:
+    # Refuse what would break the header (CR/LF injection) or could not be encoded as UTF-8.
+    if _BAD_QUOTED_RE.search(text.replace("\t", " ")) is not None:
+        raise SipParseError(f"{field}: control character in value", 500)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SipParseError(f"{field}: not encodable as UTF-8", 500) from None
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _token(text: str, field: str) -> str:
+    if _TOKEN_RE.fullmatch(text) is None:
+        raise SipParseError(f"{field}: not a token: {text!r}", 500)
+    return text
+
+
+# --- challenges (WWW-Authenticate / Proxy-Authenticate) --------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    """A Digest challenge. `qop` holds the offered values as sent (empty: RFC 2069 style)."""
+
+    realm: str
+    nonce: str
+    algorithm: str = "MD5"
+    qop: tuple[str, ...] = ()
+    opaque: str | None = None
+    stale: bool = False
+    domain: str | None = None
+
+
+def parse_challenge(value: str) -> Challenge:
+    """Parse a WWW-/Proxy-Authenticate value. Unknown parameters are ignored (RFC 7616 §3.3)."""
+    p = _parse_digest(value, "challenge")
+    _require(p, ("realm", "nonce"), "challenge")
+    qop: tuple[str, ...] = ()
+    if "qop" in p:  # qop-options = "qop" EQUAL LDQUOT qop-value *("," qop-value) RDQUOT
+        qop = tuple(v.strip(" \t") for v in p["qop"].split(","))
+        if not all(_TOKEN_RE.fullmatch(v) for v in qop):
+            raise SipParseError(f"challenge: malformed qop {p['qop']!r}")
+    return Challenge(
+        realm=p["realm"],
+        nonce=p["nonce"],
+        algorithm=_algorithm(p["algorithm"])[0] if "algorithm" in p else "MD5",
+        qop=qop,
+        opaque=p.get("opaque"),
+        # RFC 2617 §3.2.1: "TRUE" (case-insensitive) is stale; anything else is not.
+        stale=p.get("stale", "").lower() == "true",
+        domain=p.get("domain"),
+    )
+
+
+def format_challenge(ch: Challenge) -> str:
+    """Serialise a challenge; raises SipParseError (status 500) for values that cannot be sent."""
+    parts = [
+        f"Digest realm={_quote(ch.realm, 'realm')}",
+        f"nonce={_quote(ch.nonce, 'nonce')}",
+        f"algorithm={_algorithm(ch.algorithm, 500)[0]}",
+    ]
+    if ch.qop:
+        parts.append('qop="' + ",".join(_token(q, "qop") for q in ch.qop) + '"')
+    if ch.opaque is not None:
+        parts.append(f"opaque={_quote(ch.opaque, 'opaque')}")
+    if ch.domain is not None:
+        parts.append(f"domain={_quote(ch.domain, 'domain')}")
+    if ch.stale:
+        parts.append("stale=TRUE")
+    return ", ".join(parts)
+
+
+# --- credentials (Authorization / Proxy-Authorization) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A Digest answer. `nc` is the 8-hex-digit nonce count as sent; `response` is hex."""
+
+    username: str
+    realm: str
+    nonce: str
+    uri: str
+    response: str
+    algorithm: str = "MD5"
+    qop: str | None = None
+    nc: str | None = None
+    cnonce: str | None = None
+    opaque: str | None = None
+
+
+def parse_credentials(value: str) -> Credentials:
+    """Parse an Authorization/Proxy-Authorization value (qop, nc, algorithm may come quoted)."""
+    p = _parse_digest(value, "credentials")
+    _require(p, ("username", "realm", "nonce", "uri", "response"), "credentials")
+    algorithm, _h, _sess, hex_len = _algorithm(p.get("algorithm", "MD5"))
+    qop = p.get("qop")
+    if qop is not None:
+        if _TOKEN_RE.fullmatch(qop) is None:
+            raise SipParseError(f"credentials: malformed qop {qop!r}")
+        _require(p, ("nc", "cnonce"), "credentials")  # RFC 2617 §3.2.2: both MUST be present
+    nc = p.get("nc")
+    if nc is not None and _NC_RE.fullmatch(nc) is None:  # nc-value = 8LHEX
+        raise SipParseError(f"credentials: malformed nc {nc!r}")
+    response = p["response"]
+    if len(response) != hex_len or _HEX_RE.fullmatch(response) is None:
+        raise SipParseError("credentials: response is not a digest of the stated algorithm")
+    return Credentials(
+        username=p["username"],
+        realm=p["realm"],
+        nonce=p["nonce"],
+        uri=p["uri"],
+        response=response,
+        algorithm=algorithm,
+        qop=qop,
+        nc=nc,
+        cnonce=p.get("cnonce"),
+        opaque=p.get("opaque"),
+    )
+
+
+def format_credentials(c: Credentials) -> str:
+    """Serialise credentials in RFC 3261 §22.4 order; qop, nc and algorithm as tokens."""
+    parts = [
+        f"Digest username={_quote(c.username, 'username')}",
+        f"realm={_quote(c.realm, 'realm')}",
+        f"nonce={_quote(c.nonce, 'nonce')}",
+        f"uri={_quote(c.uri, 'uri')}",
+        f"response={_quote(c.response, 'response')}",
+        f"algorithm={_algorithm(c.algorithm, 500)[0]}",
+    ]
+    if c.cnonce is not None:
+        parts.append(f"cnonce={_quote(c.cnonce, 'cnonce')}")
+    if c.opaque is not None:
+        parts.append(f"opaque={_quote(c.opaque, 'opaque')}")
+    if c.qop is not None:
+        if c.nc is None or c.cnonce is None:
+            raise SipParseError("credentials: qop needs nc and cnonce", 500)
+        parts.append(f"qop={_token(c.qop, 'qop')}")
+    if c.nc is not None:
+        if _NC_RE.fullmatch(c.nc) is None:
+            raise SipParseError(f"credentials: malformed nc {c.nc!r}", 500)
+        parts.append(f"nc={c.nc}")
+    return ", ".join(parts)
+
+
+# --- the hash chain (RFC 2617 §3.2.2.1-3, RFC 7616 §3.4.1-3) --------------------------------
+
+
+def compute_ha1(username: str, realm: str, password: str, algorithm: str = "MD5") -> str:
+    """H(username:realm:password) in hex — what a registrar stores instead of the password.
+
+    For -sess algorithms this is still the plain value; compute_response folds in nonce/cnonce.
+    """
+    h = _algorithm(algorithm)[1]
+    return h(f"{username}:{realm}:{password}".encode())
+
+
+def compute_response(
+    ha1: str,
+    method: str,
+    uri: str,
+    nonce: str,
+    *,
+    algorithm: str = "MD5",
+    qop: str | None = None,
+    nc: str | None = None,
+    cnonce: str | None = None,
+) -> str:
+    """The request-digest. Only qop=auth or no qop: auth-int needs the body and is never offered."""
+    _name, h, sess, _len = _algorithm(algorithm)
+    if sess:  # RFC 2617 §3.2.2.2: A1 = H(user:realm:pw):nonce:cnonce
+        if cnonce is None:
+            raise SipParseError("a -sess algorithm needs a cnonce")
+        ha1 = h(f"{ha1}:{nonce}:{cnonce}".encode())
+    ha2 = h(f"{method}:{uri}".encode())
+    if qop is None:  # RFC 2069 compatibility (RFC 2617 §3.2.2.1)
+        return h(f"{ha1}:{nonce}:{ha2}".encode())
+    if qop.lower() != "auth":
+        raise SipParseError(f"unsupported qop {qop!r}")
+    if nc is None or cnonce is None:
+        raise SipParseError("qop needs nc and cnonce")
+    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}".encode())
+
+
+def answer_challenge(
+    ch: Challenge,
+    *,
+    method: str,
+    uri: str,
+    username: str,
+    password: str,
+    cnonce: str,
+    nc: int = 1,
+) -> Credentials:
+    """Client side: answer `ch` for one request. qop=auth when offered (never auth-int)."""
+    if not 1 <= nc <= 0xFFFFFFFF:
+        raise SipParseError(f"nonce count out of range: {nc}")
+    qop: str | None = None
+    if ch.qop:
+        if not any(q.lower() == "auth" for q in ch.qop):
+            raise SipParseError(f"challenge offers no supported qop: {','.join(ch.qop)}")
+        qop = "auth"
+    algorithm, _h, sess, _len = _algorithm(ch.algorithm)
+    # RFC 2617 §3.2.2: cnonce and nc only go with qop; -sess needs the cnonce regardless.
+    send_cnonce = cnonce if qop is not None or sess else None
+    nc_text = f"{nc:08x}" if qop is not None else None
+    ha1 = compute_ha1(username, ch.realm, password, algorithm)
+    response = compute_response(
+        ha1, method, uri, ch.nonce, algorithm=algorithm, qop=qop, nc=nc_text, cnonce=send_cnonce
+    )
+    return Credentials(
+        username=username,
+        realm=ch.realm,
+        nonce=ch.nonce,
+        uri=uri,
+        response=response,
+        algorithm=algorithm,
+        qop=qop,
+        nc=nc_text,
+        cnonce=send_cnonce,
+        opaque=ch.opaque,  # RFC 2617 §3.2.2: opaque MUST be returned unchanged
+    )
+
+
+def verify_credentials(c: Credentials, *, method: str, ha1: str) -> bool:
+    """Server side: does `c.response` match `ha1` (H(user:realm:pw) for c.algorithm's hash)?
+
+    The caller still checks that c.username/c.realm are the ones `ha1` belongs to, and the
+    nonce with NonceManager.check. Never raises: anything it cannot compute is simply False.
+    """
+    if not c.response.isascii():
+        return False
+    try:
+        expected = compute_response(
+            ha1,
+            method,
+            c.uri,
+            c.nonce,
+            algorithm=c.algorithm,
+            qop=c.qop,
+            nc=c.nc,
+            cnonce=c.cnonce,
+        )
+    except (SipParseError, UnicodeEncodeError):
+        return False
+    return hmac.compare_digest(expected, c.response.lower())
+
+
+# --- server nonces -----------------------------------------------------------------------------
+
+
+class NonceStatus(enum.Enum):
+    VALID = "valid"
+    STALE = "stale"  # ours and authentic but expired: answer 401 with stale=TRUE
+    INVALID = "invalid"  # not ours, forged or garbled
+    REPLAY = "replay"  # nc not above the highest accepted, or a no-qop nonce reused
+
+
+_ID_LEN = 12  # 6-byte millisecond timestamp + 6-byte counter
+_MAC_LEN = 18  # 30 bytes in all: a multiple of 3, so base64 has no padding and no spare bits
+_NONCE_LEN = 40  # base64 characters of 30 bytes
+_USED_NO_QOP = 1 << 32  # above any 8-hex-digit nc: a no-qop nonce is single use
+_FUTURE_SLACK_MS = 1000  # nonces "from the future" beyond this are treated as stale (clock step)
+
+
+class NonceManager:
+    """Issues and checks stateless nonces; remembers used ones only until they expire.
+
+    `now` is any non-negative clock in seconds, the same for new_nonce and check (wall time if
+    nonces should survive a restart that keeps the secret). Not thread-safe: one event loop.
+    """
+
+    def __init__(self, secret: bytes, lifetime: float = 30.0) -> None:
+        if not secret:
+            raise ValueError("NonceManager needs a non-empty secret")
+        if lifetime <= 0:
+            raise ValueError("lifetime must be positive")
+        if len(secret) > 64:  # BLAKE2b keys are at most 64 bytes
+            secret = hashlib.blake2b(secret).digest()
+        # Keyed once; each MAC is a copy() of this, cheaper than re-keying (hashlib docs).
+        self._mac = hashlib.blake2b(key=secret, digest_size=_MAC_LEN)
+        self._lifetime_ms = max(1, int(lifetime * 1000))
+        # Random start so two processes sharing a secret rarely mint the same (time, counter).
+        self._counter = itertools.count(secrets.randbits(48))
+        # Replay memory: bucket index (issue time // lifetime) -> {nonce id: highest nc}. A nonce
+        # of bucket b expires before (b + 2) * lifetime, so only buckets b >= now_bucket - 1 are
+        # ever consulted and older ones are dropped whole: memory is ~2 lifetimes of used nonces.
+        self._buckets: dict[int, dict[bytes, int]] = {}
+        self._current = -1
+
+    def new_nonce(self, now: float) -> str:
+        ts = int(now * 1000)
+        self._prune(ts)
+        ident = ts.to_bytes(6, "big") + (next(self._counter) & 0xFFFFFFFFFFFF).to_bytes(6, "big")
+        mac = self._mac.copy()
+        mac.update(ident)
+        return base64.urlsafe_b64encode(ident + mac.digest()).decode("ascii")
+
+    def check(self, nonce: str, nc: str | None, now: float) -> NonceStatus:
+        if len(nonce) != _NONCE_LEN or not nonce.isascii():
+            return NonceStatus.INVALID
+        raw_text = nonce.encode("ascii")
+        try:
+            raw = base64.urlsafe_b64decode(raw_text)
+        except ValueError:
+            return NonceStatus.INVALID
+        # The decoder skips stray characters; a round trip rejects any non-canonical spelling.
+        if len(raw) != _ID_LEN + _MAC_LEN or base64.urlsafe_b64encode(raw) != raw_text:
+            return NonceStatus.INVALID
+        ident = raw[:_ID_LEN]
+        mac = self._mac.copy()
+        mac.update(ident)
+        if not hmac.compare_digest(mac.digest(), raw[_ID_LEN:]):
+            return NonceStatus.INVALID
+        now_ms = int(now * 1000)
+        issued = int.from_bytes(ident[:6], "big")
+        if now_ms - issued > self._lifetime_ms or issued - now_ms > _FUTURE_SLACK_MS:
+            return NonceStatus.STALE
+        if nc is None:
+            count = _USED_NO_QOP
+        elif _NC_RE.fullmatch(nc) is None:
+            return NonceStatus.INVALID
+        else:
+            count = int(nc, 16)
+        self._prune(now_ms)
+        bucket = self._buckets.get(issued // self._lifetime_ms)
+        if bucket is None:
+            bucket = self._buckets[issued // self._lifetime_ms] = {}
+        seen = bucket.get(ident, 0)
+        if count <= seen or (nc is None and seen):
+            return NonceStatus.REPLAY
+        bucket[ident] = count
+        return NonceStatus.VALID
+
+    def remembered(self) -> int:
+        """How many used nonces are held in the replay memory (for tests and metrics)."""
+        return sum(len(b) for b in self._buckets.values())
+
+    def _prune(self, now_ms: int) -> None:
+        current = now_ms // self._lifetime_ms
+        if current != self._current:
+            self._current = current
+            for key in [k for k in self._buckets if k < current - 1]:
+                del self._buckets[key]
