@@ -1,8 +1,32 @@
-"""Command-line entry point (filled in as the subcommands land)."""
+"""Entry point: `softphone <command>`. Each command's module is imported only when it runs, so
+`softphone registrar` never loads the TUI and `softphone` alone starts fast."""
 
 from __future__ import annotations
 
+import sys
+
+USAGE = """usage: softphone <command> [options]
+
+commands:
+  registrar   run the lab registrar + forking proxy (softphone registrar --help)
+  lab         start the whole lab on this machine
+"""
+
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the softphone command line."""
-    return 0
+    """Run the softphone command line; returns the process exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return 0
+    command, rest = args[0], args[1:]
+    if command == "registrar":
+        from softphone.lab.registrar_cli import main as registrar_main
+
+        return registrar_main(rest)
+    if command == "lab":
+        from softphone.lab.lab_cli import main as lab_main
+
+        return lab_main(rest)
+    print(f"softphone: unknown command {command!r}\n\n{USAGE}", end="", file=sys.stderr)
+    return 2

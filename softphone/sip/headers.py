@@ -117,6 +117,7 @@ for _short, _long in COMPACT_FORMS.items():
 
 T = TypeVar("T")
 _EMPTY: list[str] = []
+_MISSING = object()
 
 
 def header_key(name: str) -> str:
@@ -159,15 +160,19 @@ class Headers:
         # Lookups go through a key → values index built on first use and dropped on change.
         index = self._index
         if index is None:
-            index = {}
-            for k, _, value in self._items:
-                values = index.get(k)
-                if values is None:
-                    index[k] = [value]
-                else:
-                    values.append(value)
-            self._index = index
+            index = self._build_index()
         return index.get(key, _EMPTY)
+
+    def _build_index(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for k, _, value in self._items:
+            values = index.get(k)
+            if values is None:
+                index[k] = [value]
+            else:
+                values.append(value)
+        self._index = index
+        return index
 
     def _changed(self) -> None:
         self._cache.clear()
@@ -190,11 +195,12 @@ class Headers:
         return Headers.from_parsed(list(self._items))
 
     def count(self, name: str) -> int:
-        return len(self._values(header_key(name)))
+        return len(self._values(HEADER_KEYS.get(name) or header_key(name)))
 
     def get(self, name: str) -> str | None:
         """The first field's value, or None."""
-        values = self._values(header_key(name))
+        index = self._index if self._index is not None else self._build_index()
+        values = index.get(HEADER_KEYS.get(name) or header_key(name))
         return values[0] if values else None
 
     def get_all(self, name: str) -> list[str]:
@@ -210,13 +216,11 @@ class Headers:
 
     def parsed(self, name: str, parse: Callable[[list[str]], T]) -> T:
         """`parse(get_all(name))`, cached until the headers change."""
-        key = header_key(name)
-        try:
-            return self._cache[key]  # type: ignore[return-value]
-        except KeyError:
-            value = parse(self._values(key))
-            self._cache[key] = value
-            return value
+        key = HEADER_KEYS.get(name) or header_key(name)
+        cached = self._cache.get(key, _MISSING)
+        if cached is _MISSING:
+            cached = self._cache[key] = parse(self._values(key))
+        return cached  # type: ignore[return-value]
 
     def add(self, name: str, value: str) -> None:
         """Append a field at the end."""

@@ -1,0 +1,113 @@
+"""Digest authentication for the lab registrar (401) and proxy (407), RFC 3261 §22.
+
+Three rules shape this module:
+- an unknown user and a wrong password get byte-for-byte the same kind of 401 (a fresh
+  challenge), with the same work done, so the answer never reveals which names exist;
+- a stale nonce with a correct digest gets `stale=TRUE` (RFC 7616 §3.3) so clients retry
+  silently instead of reporting a wrong password;
+- failures are counted per source, and a source over the limit gets 403 until it cools down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from softphone.lab.limits import FailureThrottle
+from softphone.lab.users import UserDirectory
+from softphone.sip.build import make_response
+from softphone.sip.digest import (
+    Challenge,
+    Credentials,
+    NonceManager,
+    NonceStatus,
+    format_challenge,
+    parse_credentials,
+    verify_credentials,
+)
+from softphone.sip.errors import SipParseError
+from softphone.sip.message import SipRequest, SipResponse
+
+# Verifying against this keeps the work for an unknown user the same as for a known one.
+_DUMMY_HA1 = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class AuthResult:
+    """Either the authenticated username, or the response to send instead of serving."""
+
+    username: str | None
+    response: SipResponse | None
+
+
+class Authenticator:
+    """Challenges and checks requests for one realm."""
+
+    def __init__(
+        self,
+        realm: str,
+        users: UserDirectory,
+        nonces: NonceManager,
+        throttle: FailureThrottle,
+        algorithms: tuple[str, ...] = ("MD5",),
+    ) -> None:
+        self.realm = realm
+        self.users = users
+        self.nonces = nonces
+        self.throttle = throttle
+        self.algorithms = algorithms
+        # RFC 8760 §2.4: one challenge per algorithm, most preferred first.
+        self._offered = {a.upper() for a in algorithms}
+
+    def authenticate(
+        self, request: SipRequest, source_host: str, now: float, *, proxy: bool, to_tag: str
+    ) -> AuthResult:
+        """Check the request's credentials for our realm; on success return the username."""
+        if self.throttle.blocked(source_host, now):
+            retry = str(self.throttle.retry_after(source_host, now))
+            return AuthResult(
+                None,
+                make_response(
+                    request,
+                    403,
+                    "Too Many Failed Authentications",
+                    to_tag=to_tag,
+                    extra=[("Retry-After", retry)],
+                ),
+            )
+        credentials = self._credentials(request, proxy)
+        if credentials is None:
+            return AuthResult(None, self._challenge(request, now, proxy, to_tag, stale=False))
+        user = self.users.get(credentials.username)
+        ha1 = user.ha1(credentials.algorithm) if user is not None else _DUMMY_HA1
+        good = verify_credentials(credentials, method=request.method, ha1=ha1)
+        if not good or user is None or credentials.algorithm.upper() not in self._offered:
+            self.throttle.record(source_host, now)
+            return AuthResult(None, self._challenge(request, now, proxy, to_tag, stale=False))
+        status = self.nonces.check(credentials.nonce, credentials.nc, now)
+        if status is NonceStatus.VALID:
+            return AuthResult(user.username, None)
+        # The password was right; only the nonce was old, forged or reused: just re-challenge.
+        stale = status is NonceStatus.STALE
+        return AuthResult(None, self._challenge(request, now, proxy, to_tag, stale=stale))
+
+    def _credentials(self, request: SipRequest, proxy: bool) -> Credentials | None:
+        header = "proxy-authorization" if proxy else "authorization"
+        for value in request.headers.get_all(header):
+            try:
+                credentials = parse_credentials(value)
+            except SipParseError:
+                continue  # malformed credentials are treated like none: challenge again
+            if credentials.realm == self.realm:
+                return credentials
+        return None
+
+    def _challenge(
+        self, request: SipRequest, now: float, proxy: bool, to_tag: str, *, stale: bool
+    ) -> SipResponse:
+        nonce = self.nonces.new_nonce(now)
+        header = "Proxy-Authenticate" if proxy else "WWW-Authenticate"
+        extra = [
+            (header, format_challenge(Challenge(self.realm, nonce, alg, ("auth",), stale=stale)))
+            for alg in self.algorithms
+        ]
+        return make_response(request, 407 if proxy else 401, to_tag=to_tag, extra=extra)

@@ -1,0 +1,156 @@
+"""The lab SIP server: transports in, SipTrace for every message, REGISTER to the registrar,
+everything else to the proxy; a periodic flush writes bindings and traces.
+
+This is the only place where the pure registrar/proxy logic meets asyncio and the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from softphone.lab.registrar import Registrar, Source
+from softphone.lab.store import LabStore
+from softphone.lab.transport import Address, TransportHub
+from softphone.sip.build import make_response
+from softphone.sip.errors import SipParseError
+from softphone.sip.message import SipRequest, SipResponse, parse_message
+from softphone.sip.trace import SipTrace, format_address
+
+log = logging.getLogger(__name__)
+TraceSink = Callable[[SipTrace], None]
+FLUSH_INTERVAL = 0.2  # seconds between write-behind batches
+
+
+class RequestRouter(Protocol):
+    """What the server hands non-REGISTER traffic to (the forking proxy)."""
+
+    def on_request(self, request: SipRequest, source: Source, local: Address) -> None: ...
+
+    def on_response(self, response: SipResponse, source: Source, local: Address) -> None: ...
+
+
+class LabServer:
+    """Glue between TransportHub, Registrar, an optional proxy, the store and trace sinks."""
+
+    def __init__(
+        self,
+        registrar: Registrar,
+        store: LabStore | None,
+        sinks: list[TraceSink] | None = None,
+    ) -> None:
+        self.registrar = registrar
+        self.store = store
+        self.sinks = sinks or []
+        self.hub = TransportHub(self._receive)
+        self.router: RequestRouter | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self.wall_clock: Callable[[], float] = time.time
+
+    async def start(self) -> None:
+        self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
+
+    async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+        await self.hub.close()
+        self.flush()
+
+    def flush(self) -> None:
+        """Write pending binding changes (write-behind)."""
+        if self.store is not None and self.registrar.bindings.has_changes:
+            self.store.apply(*self.registrar.bindings.take_changes())
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)  # a periodic batch, not synchronisation
+            try:
+                self.flush()
+                self.registrar.bindings.purge_expired(self.wall_clock())
+            except Exception:  # keep serving even if the disk is full; say so in the log
+                log.exception("could not write bindings to the database")
+
+    # -- receive path --
+    def _receive(self, transport: str, data: bytes, peer: Address, local: Address) -> None:
+        now = self.wall_clock()
+        try:
+            message: SipRequest | SipResponse | None = parse_message(
+                data, datagram=transport == "UDP"
+            )
+            error = None
+        except SipParseError as exc:
+            message, error = None, exc.reason
+        if self.sinks:
+            self._trace(now, "in", transport, local, peer, data, message, error)
+        if message is None:
+            return  # unparsable: nothing can be answered (no usable Via); it is in the trace
+        source = Source(transport, peer[0], peer[1])
+        try:
+            if isinstance(message, SipResponse):
+                if self.router is not None:
+                    self.router.on_response(message, source, local)
+            elif message.method == "REGISTER":
+                self.send_response(self.registrar.handle(message, source, now), source, local)
+            elif self.router is not None:
+                self.router.on_request(message, source, local)
+            elif message.method != "ACK":
+                self.send_response(make_response(message, 501), source, local)
+        except Exception:
+            # A bug must cost one message, never the server.
+            log.exception("failed to handle %s from %s", message, format_address(*peer))
+
+    # -- send path --
+    def send_response(self, response: SipResponse, source: Source, local: Address) -> None:
+        """Send a response back the way the request came (RFC 3261 §18.2.2, rport §RFC 3581)."""
+        data = response.to_bytes()
+        address = (source.host, source.port)
+        if not self.hub.send_nowait(source.transport, address, data):
+            log.warning("no connection to send a response to %s", format_address(*address))
+            return
+        if self.sinks:
+            self._trace(self.wall_clock(), "out", source.transport, local, address, data, response)
+
+    def send_request_bytes(
+        self, transport: str, address: Address, data: bytes, message: SipRequest | SipResponse
+    ) -> None:
+        """Send anything (used by the proxy); opens a connection when needed."""
+        local_spec = self.hub.local_for(transport)
+        local = (local_spec.host, local_spec.port) if local_spec else ("", 0)
+        if self.sinks:
+            self._trace(self.wall_clock(), "out", transport, local, address, data, message)
+        if not self.hub.send_nowait(transport, address, data):
+            asyncio.get_running_loop().create_task(self._send_later(transport, address, data))
+
+    async def _send_later(self, transport: str, address: Address, data: bytes) -> None:
+        try:
+            await self.hub.send(transport, address, data)
+        except (OSError, ConnectionError) as exc:
+            log.warning("cannot reach %s over %s: %s", format_address(*address), transport, exc)
+
+    def _trace(
+        self,
+        now: float,
+        direction: str,
+        transport: str,
+        local: Address,
+        remote: Address,
+        data: bytes,
+        message: SipRequest | SipResponse | None,
+        error: str | None = None,
+    ) -> None:
+        record = SipTrace(
+            now,
+            "in" if direction == "in" else "out",
+            transport,
+            format_address(*local),
+            format_address(*remote),
+            data,
+            message,
+            error,
+            "registrar",
+        )
+        for sink in self.sinks:
+            sink(record)
