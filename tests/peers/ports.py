@@ -1,0 +1,74 @@
+"""Free loopback ports for real peers that cannot bind port 0 themselves.
+
+sipp and Kamailio take their ports on the command line / in the config, and sipp
+binds a block of them (SIP on B, RTP echo on B+2, control on B+6 — peers.md), so
+the tests must find ports that are free *before* starting the process.
+
+Ports come from 20000-32767, below Linux's ephemeral range (32768-60999), so a
+port we hand out is not taken a moment later by some outgoing connection's
+automatic source port.  Every candidate is checked by binding it (without
+SO_REUSEADDR, so a port in use anywhere on 127.0.0.1 is refused) and the ports
+handed out by this process are remembered, so two peers started by one test run
+never get the same port even before either has bound it.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+Kind = Literal["udp", "tcp"]
+
+HOST = "127.0.0.1"
+_LOW, _HIGH = 20000, 32767
+_ATTEMPTS = 2000
+
+_lock = threading.Lock()
+_handed_out: set[int] = set()
+
+
+def _is_free(port: int, kind: Kind) -> bool:
+    sock_type = socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, sock_type) as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_block(offsets: Sequence[int], kinds: Iterable[Kind] = ("udp", "tcp")) -> int:
+    """Return a base B such that B+offset is free for every offset and every kind.
+
+    `kinds` defaults to both UDP and TCP: a peer may listen on the same number over
+    both transports (like 5060), and checking both costs nothing.
+    """
+    if not offsets or min(offsets) < 0:
+        raise ValueError("offsets must be non-empty and non-negative")
+    kind_list = list(kinds)
+    span = max(offsets)
+    rng = random.Random()
+    with _lock:
+        for _ in range(_ATTEMPTS):
+            base = rng.randrange(_LOW, _HIGH - span)
+            ports = [base + off for off in offsets]
+            if any(p in _handed_out for p in ports):
+                continue
+            if all(_is_free(p, k) for p in ports for k in kind_list):
+                _handed_out.update(ports)
+                return base
+    raise RuntimeError(f"no free port block for offsets {list(offsets)} on {HOST}")
+
+
+def free_port(kind: Kind) -> int:
+    """Return one free `kind` port on 127.0.0.1."""
+    return free_port_block([0], kinds=(kind,))
+
+
+def release(ports: Iterable[int]) -> None:
+    """Forget ports handed out earlier (once their peer has exited), so they can be reused."""
+    with _lock:
+        _handed_out.difference_update(ports)
