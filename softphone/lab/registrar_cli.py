@@ -22,7 +22,9 @@ from typing import IO
 from softphone.lab.auth import Authenticator
 from softphone.lab.bindings import BindingTable
 from softphone.lab.limits import FailureThrottle, RateLimiter
+from softphone.lab.proxy import ForkingProxy
 from softphone.lab.registrar import Registrar, RegistrarPolicy
+from softphone.lab.routing import DialogTokens, SelfMatcher
 from softphone.lab.server import LabServer
 from softphone.lab.store import LabStore, StoreError
 from softphone.lab.transport import ListenSpec
@@ -221,6 +223,9 @@ class JsonlTraceWriter:
     def __call__(self, record: SipTrace) -> None:
         self._file.write(record.to_json() + "\n")
 
+    def flush(self) -> None:
+        self._file.flush()
+
     def close(self) -> None:
         self._file.close()
 
@@ -263,10 +268,19 @@ def _registrar(settings: Settings, users: UserDirectory, bindings: BindingTable)
     )
 
 
-async def _run(settings: Settings, server: LabServer, out: IO[str], users: int, kept: int) -> None:
-    from softphone.lab.proxy import ForkingProxy
+def _proxy(server: LabServer, settings: Settings) -> ForkingProxy:
+    registrar = server.registrar
+    return ForkingProxy(
+        server,
+        auth=registrar.auth,
+        users=registrar.auth.users,
+        bindings=registrar.bindings,
+        matcher=SelfMatcher(server.hub.bound, settings.domains),
+        tokens=DialogTokens(secrets.token_bytes(32)),
+    )
 
-    server.router = ForkingProxy(server)
+
+async def _run(settings: Settings, server: LabServer, out: IO[str], users: int, kept: int) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -278,6 +292,7 @@ async def _run(settings: Settings, server: LabServer, out: IO[str], users: int, 
             except OSError as exc:
                 raise CliError(f"cannot listen on {spec}: {exc.strerror or exc}") from exc
             print(f"listening {bound}", file=out, flush=True)
+        server.router = _proxy(server, settings)
         await server.start()
         if not settings.quiet:
             print(

@@ -13,16 +13,20 @@ from collections.abc import Callable
 from typing import Protocol
 
 from softphone.lab.registrar import Registrar, Source
+from softphone.lab.routing import hop_for
 from softphone.lab.store import LabStore
 from softphone.lab.transport import Address, TransportHub
 from softphone.sip.build import make_response
 from softphone.sip.errors import SipParseError
 from softphone.sip.message import SipRequest, SipResponse, parse_message
 from softphone.sip.trace import SipTrace, format_address
+from softphone.sip.transaction import ServerKey, server_key
+from softphone.sip.uri import SipUri
 
 log = logging.getLogger(__name__)
 TraceSink = Callable[[SipTrace], None]
 FLUSH_INTERVAL = 0.2  # seconds between write-behind batches
+TIMER_J = 32.0  # 64*T1: how long a REGISTER response is kept for retransmissions (§17.2.2)
 
 
 class RequestRouter(Protocol):
@@ -49,6 +53,9 @@ class LabServer:
         self.router: RequestRouter | None = None
         self._flusher: asyncio.Task[None] | None = None
         self.wall_clock: Callable[[], float] = time.time
+        self._recent: dict[ServerKey, SipResponse] = {}
+        self._older: dict[ServerKey, SipResponse] = {}
+        self._rotated = 0.0
 
     async def start(self) -> None:
         self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
@@ -56,13 +63,20 @@ class LabServer:
     async def stop(self) -> None:
         if self._flusher is not None:
             self._flusher.cancel()
+        closer = getattr(self.router, "close", None)
+        if closer is not None:
+            closer()
         await self.hub.close()
         self.flush()
 
     def flush(self) -> None:
-        """Write pending binding changes (write-behind)."""
+        """Write pending binding changes (write-behind) and flush buffered trace sinks."""
         if self.store is not None and self.registrar.bindings.has_changes:
             self.store.apply(*self.registrar.bindings.take_changes())
+        for sink in self.sinks:
+            flush = getattr(sink, "flush", None)
+            if flush is not None:
+                flush()
 
     async def _flush_forever(self) -> None:
         while True:
@@ -88,12 +102,14 @@ class LabServer:
         if message is None:
             return  # unparsable: nothing can be answered (no usable Via); it is in the trace
         source = Source(transport, peer[0], peer[1])
+        if transport != "UDP":
+            self._remember_aliases(transport, message, peer)
         try:
             if isinstance(message, SipResponse):
                 if self.router is not None:
                     self.router.on_response(message, source, local)
             elif message.method == "REGISTER":
-                self.send_response(self.registrar.handle(message, source, now), source, local)
+                self._register(message, source, local, now)
             elif self.router is not None:
                 self.router.on_request(message, source, local)
             elif message.method != "ACK":
@@ -101,6 +117,44 @@ class LabServer:
         except Exception:
             # A bug must cost one message, never the server.
             log.exception("failed to handle %s from %s", message, format_address(*peer))
+
+    def _register(self, request: SipRequest, source: Source, local: Address, now: float) -> None:
+        """REGISTER is answered at once, so its server transaction (§17.2.2) reduces to "resend
+        the same response to a retransmission until Timer J": a two-generation cache does that
+        without a timer per request, which matters at thousands of REGISTERs per second."""
+        key = server_key(request)
+        cached = self._recent.get(key) or self._older.get(key)
+        if cached is not None:
+            self.send_response(cached, source, local)
+            return
+        response = self.registrar.handle(request, source, now)
+        if now - self._rotated > TIMER_J:
+            self._older, self._recent, self._rotated = self._recent, {}, now
+        self._recent[key] = response
+        self.send_response(response, source, local)
+
+    def _remember_aliases(
+        self, transport: str, message: SipRequest | SipResponse, peer: Address
+    ) -> None:
+        """Reach a stream peer over its connection also by the addresses it advertises
+        (its Contact and Via sent-by): RFC 5923 connection reuse, done the simple way."""
+        conn = self.hub.connections.get((transport, peer))
+        if conn is None:
+            return
+        try:
+            contacts = message.contacts if "contact" in message.headers else []
+            via = message.top_via if isinstance(message, SipRequest) else None
+        except SipParseError:
+            return
+        if contacts != "*":
+            for contact in contacts:
+                uri = contact.uri
+                if isinstance(uri, SipUri):
+                    hop = hop_for(uri)
+                    if hop is not None and hop.transport == transport:
+                        self.hub.remember_alias(transport, hop.address, conn)
+        if via is not None and via.port is not None:
+            self.hub.remember_alias(transport, (via.host.strip("[]"), via.port), conn)
 
     # -- send path --
     def send_response(self, response: SipResponse, source: Source, local: Address) -> None:
@@ -113,10 +167,11 @@ class LabServer:
         if self.sinks:
             self._trace(self.wall_clock(), "out", source.transport, local, address, data, response)
 
-    def send_request_bytes(
-        self, transport: str, address: Address, data: bytes, message: SipRequest | SipResponse
+    def send_message(
+        self, transport: str, address: Address, message: SipRequest | SipResponse
     ) -> None:
         """Send anything (used by the proxy); opens a connection when needed."""
+        data = message.to_bytes()
         local_spec = self.hub.local_for(transport)
         local = (local_spec.host, local_spec.port) if local_spec else ("", 0)
         if self.sinks:
