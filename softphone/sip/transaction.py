@@ -82,6 +82,7 @@ class TransactionTable:
         return len(self.clients) + len(self.servers)
 
     def add(self, txn: ClientTransaction | ServerTransaction) -> None:
+        """Add `txn` under its key, replacing any transaction already there (match first)."""
         if isinstance(txn, ClientTransaction):
             self.clients[txn.key] = txn
         else:
