@@ -18,7 +18,7 @@ from softphone.lab.store import LabStore
 from softphone.lab.transport import Address, TransportHub
 from softphone.sip.build import make_response
 from softphone.sip.errors import SipParseError
-from softphone.sip.message import SipRequest, SipResponse, parse_message
+from softphone.sip.message import SipRequest, SipResponse, parse_message, salvage_request
 from softphone.sip.trace import SipTrace, format_address
 from softphone.sip.transaction import ServerKey, server_key
 from softphone.sip.uri import SipUri
@@ -94,13 +94,14 @@ class LabServer:
             message: SipRequest | SipResponse | None = parse_message(
                 data, datagram=transport == "UDP"
             )
-            error = None
+            error, error_status = None, 400
         except SipParseError as exc:
-            message, error = None, exc.reason
+            message, error, error_status = None, exc.reason, exc.status
         if self.sinks:
             self._trace(now, "in", transport, local, peer, data, message, error)
         if message is None:
-            return  # unparsable: nothing can be answered (no usable Via); it is in the trace
+            self._answer_malformed(transport, data, peer, local, error_status, error or "")
+            return
         source = Source(transport, peer[0], peer[1])
         if transport != "UDP":
             self._remember_aliases(transport, message, peer)
@@ -132,6 +133,18 @@ class LabServer:
             self._older, self._recent, self._rotated = self._recent, {}, now
         self._recent[key] = response
         self.send_response(response, source, local)
+
+    def _answer_malformed(
+        self, transport: str, data: bytes, peer: Address, local: Address, status: int, reason: str
+    ) -> None:
+        """A malformed request still gets a clear answer when its Via and dialog headers can
+        be found: 400 with the parse error as the reason phrase (505 for a bad version)."""
+        request = salvage_request(data)
+        if request is None or request.method == "ACK":
+            return  # nothing to answer with (or an ACK, which is never answered): traced only
+        phrase = "".join(c for c in reason if c.isprintable() and c not in "\r\n")[:100]
+        response = make_response(request, status, phrase or None)
+        self.send_response(response, Source(transport, peer[0], peer[1]), local)
 
     def _remember_aliases(
         self, transport: str, message: SipRequest | SipResponse, peer: Address

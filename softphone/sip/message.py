@@ -21,7 +21,7 @@ from softphone.sip.address import (
 from softphone.sip.errors import SipParseError
 from softphone.sip.grammar import TOKEN_CLASS, is_token, split_top_level
 from softphone.sip.headers import HEADER_KEYS, Headers, header_key
-from softphone.sip.uri import SipUri, Uri, parse_uri
+from softphone.sip.uri import AbsoluteUri, SipUri, Uri, parse_uri
 from softphone.sip.via import Via, parse_via
 
 SIP_VERSION = "SIP/2.0"
@@ -351,3 +351,25 @@ def _validate(message: SipRequest | SipResponse) -> None:
     date = headers.get("date")
     if date is not None and not _DATE_RE.fullmatch(date):
         raise SipParseError("Date must be an RFC 1123 date in GMT (RFC 3261 §20.17)")
+
+
+def salvage_request(data: bytes) -> SipRequest | None:
+    """The bare minimum of a request that failed to parse, so it can still be answered with
+    the 400 (or 505) the parse error asks for (RFC 3261 §8.2, §16.3): start line method and
+    the raw Via, From, To, Call-ID and CSeq values. None if even those are missing."""
+    end = data.find(b"\r\n\r\n")
+    head = (data if end < 0 else data[:end]).decode("utf-8", "surrogateescape")
+    head = _FOLD_RE.sub(" ", head.replace("\r\n", "\n"))
+    first, _, rest = head.partition("\n")
+    method = first.split(" ", 1)[0]
+    if not is_token(method) or method.upper().startswith("SIP/"):
+        return None
+    fields = [
+        (name, value.rstrip(" \t"))
+        for name, value in _HEADER_LINE_RE.findall(rest)
+        if header_key(name) in ("via", "from", "to", "call-id", "cseq")
+    ]
+    headers = Headers(fields)
+    if any(headers.get(key) is None for key in ("via", "from", "to", "call-id", "cseq")):
+        return None
+    return SipRequest(method, AbsoluteUri("invalid", "request-uri"), headers, b"", data)

@@ -203,3 +203,17 @@ def test_malformed_messages_raise_parse_error(data: bytes) -> None:
     with pytest.raises(SipParseError):
         message = parse_message(data)
         message.expires  # noqa: B018 - Expires is checked on access
+
+
+def test_salvaged_malformed_request_can_be_answered() -> None:
+    from softphone.sip.message import salvage_request
+    from tests.sip.torture import INVALID
+
+    data, _status = INVALID["mismatch01"]
+    request = salvage_request(data)
+    assert request is not None and request.method == "OPTIONS"
+    answer = parse_message(make_response(request, 400, "bad To").to_bytes())
+    assert isinstance(answer, SipResponse) and answer.status == 400
+    assert answer.call_id == "mismatch01.dj0234sxdfl3"
+    assert salvage_request(INVALID["insuf"][0]) is None  # no Call-ID/From/To: nothing to answer
+    assert salvage_request(b"SIP/2.0 200 OK\r\n\r\n") is None
