@@ -277,6 +277,19 @@ class Sipp:
             self._result = result
         return result
 
+    def run_for(self, seconds: float) -> SippResult:
+        """Start sipp, let it place calls for `seconds`, then soft-stop it and wait.
+
+        For open-ended load (no -m): the window is a measurement period, and sipp
+        exiting early (a crash, a fatal error) ends it at once.
+        """
+        with self:
+            assert self._proc is not None
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=seconds)
+            self.soft_stop()
+            return self.wait()
+
     def run(self) -> SippResult:
         """Start sipp, wait for it to finish, clean up, and return its result."""
         with self:

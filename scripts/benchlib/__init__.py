@@ -1,0 +1,1 @@
+"""Helpers for the scripts/bench_* benchmarks (run them through the bash wrappers)."""
