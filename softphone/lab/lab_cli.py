@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import sys
 
+from softphone.lab.instance import LabStartError
 from softphone.lab.registrar_cli import CliError, build_parser, serve, settings_from_args
 
 DEMO_USERS = {"alice": "alice-lab-pw", "bob": "bob-lab-pw", "carol": "carol-lab-pw"}
@@ -33,7 +34,7 @@ def main(argv: list[str]) -> int:
         settings = settings_from_args(build_parser().parse_args(registrar_args))
         print(_instructions(args.port), file=sys.stderr, flush=True)
         asyncio.run(serve(settings, sys.stdout))
-    except CliError as exc:
+    except (CliError, LabStartError) as exc:
         print(f"softphone lab: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -10,28 +10,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import secrets
 import signal
 import socket
 import ssl
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from softphone.lab.auth import Authenticator
-from softphone.lab.bindings import BindingTable
-from softphone.lab.limits import FailureThrottle, RateLimiter
-from softphone.lab.proxy import ForkingProxy
-from softphone.lab.registrar import Registrar, RegistrarPolicy
-from softphone.lab.routing import DialogTokens, SelfMatcher
-from softphone.lab.server import LabServer
-from softphone.lab.store import LabStore, StoreError
+from softphone.lab.instance import LabInstance, LabStartError, Settings
+from softphone.lab.registrar import RegistrarPolicy
 from softphone.lab.transport import ListenSpec
 from softphone.lab.users import UserDirectory, UserError, parse_user_spec, read_users_file
-from softphone.sip.build import new_tag
-from softphone.sip.digest import ALGORITHMS, NonceManager
-from softphone.sip.trace import SipTrace
+from softphone.sip.digest import ALGORITHMS
 
 DEFAULT_REALM = "softphone.lab"
 DEFAULT_LISTEN = ("udp:127.0.0.1:5060", "tcp:127.0.0.1:5060", "tls:127.0.0.1:5061")
@@ -117,26 +107,6 @@ def build_parser(prog: str = "softphone registrar") -> argparse.ArgumentParser:
     return p
 
 
-@dataclass
-class Settings:
-    """Validated command line."""
-
-    listen: list[ListenSpec]
-    users: UserDirectory
-    realm: str
-    domains: frozenset[str]
-    db: Path
-    policy: RegistrarPolicy
-    register_rate: int
-    fail_limit: int
-    fail_window: int
-    algorithms: tuple[str, ...]
-    tls: ssl.SSLContext | None
-    trace: Path | None
-    quiet: bool
-    notes: list[str] = field(default_factory=list)
-
-
 def settings_from_args(args: argparse.Namespace) -> Settings:
     from softphone import paths
 
@@ -211,99 +181,26 @@ def _local_addresses() -> set[str]:
     return {str(info[4][0]).lower() for info in infos}
 
 
-class JsonlTraceWriter:
-    """--trace: one JSON object per line; credentials masked by SipTrace.to_json."""
-
-    def __init__(self, path: Path) -> None:
-        try:
-            self._file: IO[str] = path.open("a", encoding="utf-8")
-        except OSError as exc:
-            raise CliError(f"cannot write trace file {path}: {exc.strerror or exc}") from exc
-
-    def __call__(self, record: SipTrace) -> None:
-        self._file.write(record.to_json() + "\n")
-
-    def flush(self) -> None:
-        self._file.flush()
-
-    def close(self) -> None:
-        self._file.close()
-
-
 async def serve(settings: Settings, out: IO[str]) -> None:
     """Run until SIGINT/SIGTERM."""
-    try:
-        store = LabStore(settings.db)
-    except StoreError as exc:
-        raise CliError(str(exc)) from exc
-    writer = JsonlTraceWriter(settings.trace) if settings.trace else None
-    try:
-        store.save_users(settings.users.records())
-        users = UserDirectory(settings.realm, store.load_users())
-        bindings = BindingTable()
-        server = LabServer(_registrar(settings, users, bindings), store, [writer] if writer else [])
-        bindings.load(store.load_bindings(server.wall_clock()))
-        await _run(settings, server, out, len(users), len(bindings))
-    finally:
-        store.close()
-        if writer is not None:
-            writer.close()
-
-
-def _registrar(settings: Settings, users: UserDirectory, bindings: BindingTable) -> Registrar:
-    auth = Authenticator(
-        settings.realm,
-        users,
-        NonceManager(secrets.token_bytes(32)),
-        FailureThrottle(settings.fail_limit, float(settings.fail_window)),
-        settings.algorithms,
-    )
-    return Registrar(
-        domains=settings.domains,
-        auth=auth,
-        bindings=bindings,
-        rate=RateLimiter(settings.register_rate),
-        policy=settings.policy,
-        to_tag=new_tag(),
-    )
-
-
-def _proxy(server: LabServer, settings: Settings) -> ForkingProxy:
-    registrar = server.registrar
-    return ForkingProxy(
-        server,
-        auth=registrar.auth,
-        users=registrar.auth.users,
-        bindings=registrar.bindings,
-        matcher=SelfMatcher(server.hub.bound, settings.domains),
-        tokens=DialogTokens(secrets.token_bytes(32)),
-    )
-
-
-async def _run(settings: Settings, server: LabServer, out: IO[str], users: int, kept: int) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    lab = LabInstance(settings)
     try:
-        for spec in settings.listen:
-            try:
-                bound = await server.hub.listen(spec, settings.tls)
-            except OSError as exc:
-                raise CliError(f"cannot listen on {spec}: {exc.strerror or exc}") from exc
+        for bound in await lab.start():
             print(f"listening {bound}", file=out, flush=True)
-        server.router = _proxy(server, settings)
-        await server.start()
         if not settings.quiet:
             print(
-                f"softphone registrar: realm {settings.realm!r}, {users} users, "
-                f"{kept} bindings kept, database {settings.db}",
+                f"softphone registrar: realm {settings.realm!r}, {lab.user_count} users, "
+                f"{lab.kept_bindings} bindings kept, database {settings.db}",
                 file=sys.stderr,
                 flush=True,
             )
         await stop.wait()
     finally:
-        await server.stop()
+        await lab.stop()
 
 
 def main(argv: list[str]) -> int:
@@ -314,7 +211,7 @@ def main(argv: list[str]) -> int:
         settings = settings_from_args(args)
         _install_fast_loop()
         asyncio.run(serve(settings, sys.stdout))
-    except CliError as exc:
+    except (CliError, LabStartError) as exc:
         print(f"softphone registrar: error: {exc}", file=sys.stderr)
         return 2
     return 0
