@@ -20,7 +20,8 @@ def response(data: bytes) -> SipResponse:
 
 def options(host: str, port: int, transport: str = "UDP", branch: str = "z9hG4bK-o1") -> bytes:
     return (
-        f"OPTIONS sip:{host}:{port} SIP/2.0\r\nVia: SIP/2.0/{transport} 127.0.0.1:5999;branch={branch}\r\n"
+        f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/{transport} 127.0.0.1:5999;branch={branch}\r\n"
         f"Max-Forwards: 70\r\nFrom: <sip:probe@{host}>;tag=p\r\nTo: <sip:{host}:{port}>\r\n"
         "Call-ID: probe-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
     ).encode()
@@ -105,14 +106,16 @@ def test_invite_rules(tmp_path: Path) -> None:
     with running_lab(tmp_path / "db.sqlite") as (_, listeners):
         udp = listeners["UDP"]
         invite = (
-            f"INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-i1\r\n"
-            "Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=a\r\nTo: <sip:bob@example.com>\r\n"
-            "Call-ID: inv-1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
-        ).encode()
+            b"INVITE sip:bob@example.com SIP/2.0\r\n"
+            b"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-i1\r\n"
+            b"Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=a\r\n"
+            b"To: <sip:bob@example.com>\r\n"
+            b"Call-ID: inv-1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+        )
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.settimeout(5)
             sock.sendto(invite, (udp.host, udp.port))
-            statuses = []
+            statuses: list[int] = []
             while not statuses or statuses[-1] < 200:
                 statuses.append(response(sock.recvfrom(65535)[0]).status)
         assert statuses == [100, 403]  # a foreign domain: never relayed, not even after auth
