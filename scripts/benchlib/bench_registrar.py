@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from tests.peers.kamailio import Kamailio, kamailio_available
-from tests.peers.registrar import OurRegistrar
+from tests.peers.kamailio import Kamailio, KamailioError, kamailio_available
+from tests.peers.registrar import OurRegistrar, RegistrarError
 from tests.peers.sipp import Sipp, SippResult, scenario, sipp_available, write_injection
 
 from .capture import Capture, capture_available, percentile, transaction_latencies
@@ -124,7 +124,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    try:
+        return bench(parse_args(argv))
+    except (KamailioError, RegistrarError) as exc:
+        print(f"bench_registrar: a registrar did not start: {exc}", file=sys.stderr)
+        return 2
+
+
+def bench(args: argparse.Namespace) -> int:
     names = [args.only] if args.only else ["ours", "kamailio"]
     missing = [sipp_available(), capture_available()]
     if "kamailio" in names:

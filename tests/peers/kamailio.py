@@ -181,7 +181,8 @@ class Kamailio:
         try:
             self._wait_ready()
         except BaseException:
-            self.stop()
+            # __exit__ does not run when __enter__ raises: clean up here (the log is kept).
+            self.cleanup()
             raise
         return self
 

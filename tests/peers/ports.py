@@ -72,3 +72,20 @@ def release(ports: Iterable[int]) -> None:
     """Forget ports handed out earlier (once their peer has exited), so they can be reused."""
     with _lock:
         _handed_out.difference_update(ports)
+
+
+def udp_bound(port: int, host: str = HOST) -> bool:
+    """True when some process has a UDP socket bound to host:port (read from /proc/net/udp).
+
+    Read-only on purpose: probing by binding the port ourselves could steal it from the
+    process we are waiting for.
+    """
+    want = f"{_hex_ip(host)}:{port:04X}"
+    with open("/proc/net/udp") as table:
+        next(table)
+        return any(line.split()[1] == want for line in table)
+
+
+def _hex_ip(host: str) -> str:
+    # /proc/net/udp shows IPv4 addresses as the little-endian hex of the 32-bit value.
+    return "".join(f"{int(part):02X}" for part in reversed(host.split(".")))

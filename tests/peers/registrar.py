@@ -39,7 +39,11 @@ class RegistrarError(RuntimeError):
 
 
 class OurRegistrar:
-    """Context manager: our registrar on 127.0.0.1, ports chosen by the OS (port 0)."""
+    """Context manager: our registrar on 127.0.0.1, ports chosen by the OS (port 0).
+
+    `db` defaults to a fresh SQLite file in a temp dir; pass a path to keep bindings
+    across a restart.  `trace` is handed to --trace as is.
+    """
 
     def __init__(
         self,
@@ -49,6 +53,7 @@ class OurRegistrar:
         tls: bool = False,
         max_contacts: int | None = None,
         trace: Path | None = None,
+        db: Path | None = None,
         start_timeout: float = 15.0,
         extra_args: Sequence[str] = (),
     ) -> None:
@@ -57,6 +62,7 @@ class OurRegistrar:
         self.transports = ("udp", "tcp", "tls") if tls else ("udp", "tcp")
         self.max_contacts = max_contacts
         self.trace = trace
+        self.db = db
         self.start_timeout = start_timeout
         self.extra_args = tuple(extra_args)
         self.host = HOST
@@ -115,7 +121,8 @@ class OurRegistrar:
         args = [sys.executable, "-m", "softphone", "registrar"]
         for transport in self.transports:
             args += ["--listen", f"{transport}:{self.host}:0"]
-        args += ["--users-file", str(work / "users.txt"), "--db", str(work / "registrar.db")]
+        db = self.db if self.db is not None else work / "registrar.db"
+        args += ["--users-file", str(work / "users.txt"), "--db", str(db)]
         args += ["--realm", self.realm]
         if self.max_contacts is not None:
             args += ["--max-contacts", str(self.max_contacts)]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from tests.peers.ports import HOST, free_port_block, release
+from tests.peers.ports import HOST, free_port_block, release, udp_bound
 
 SIPP = "sipp"
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
@@ -63,23 +63,6 @@ def write_injection(path: Path, rows: Iterable[Sequence[str]]) -> Path:
         lines.append(";".join(row))
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def udp_bound(port: int, host: str = HOST) -> bool:
-    """True when some process has a UDP socket bound to host:port (read from /proc/net/udp).
-
-    Read-only on purpose: probing by binding the port ourselves could steal it from the
-    process we are waiting for.
-    """
-    want = f"{_hex_ip(host)}:{port:04X}"
-    with open("/proc/net/udp") as table:
-        next(table)
-        return any(line.split()[1] == want for line in table)
-
-
-def _hex_ip(host: str) -> str:
-    # /proc/net/udp shows IPv4 addresses as the little-endian hex of the 32-bit value.
-    return "".join(f"{int(part):02X}" for part in reversed(host.split(".")))
 
 
 @dataclass(frozen=True)
