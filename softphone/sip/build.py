@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 
-from softphone.sip.headers import Headers
+from softphone.sip.headers import Headers, header_key
 from softphone.sip.message import SipRequest, SipResponse
 from softphone.sip.via import MAGIC_COOKIE
 
@@ -94,18 +94,19 @@ def make_response(
     `to_tag` is added to To unless the request's To already has one (an in-dialog request) or
     the response is 100 Trying (§8.2.6.2: a 100 carries no new tag).
     """
-    src = request.headers
-    fields: list[tuple[str, str]] = [("Via", v) for v in src.get_all("via")]
-    to_value = src.get("to") or ""
+    index = request.headers.index()
+    # Keyed triples straight into Headers: this runs for every REGISTER the lab answers.
+    items: list[tuple[str, str, str]] = [("via", "Via", v) for v in index.get("via", ())]
+    to_value = (index.get("to") or ("",))[0]
     if to_tag and status > 100 and request.to_addr.tag is None:
         to_value = f"{to_value};tag={to_tag}"
-    fields.append(("From", src.get("from") or ""))
-    fields.append(("To", to_value))
-    fields.append(("Call-ID", src.get("call-id") or ""))
-    fields.append(("CSeq", src.get("cseq") or ""))
-    if status == 100 and (timestamp := src.get("timestamp")) is not None:
-        fields.append(("Timestamp", timestamp))  # §8.2.6.1
+    items.append(("from", "From", (index.get("from") or ("",))[0]))
+    items.append(("to", "To", to_value))
+    items.append(("call-id", "Call-ID", (index.get("call-id") or ("",))[0]))
+    items.append(("cseq", "CSeq", (index.get("cseq") or ("",))[0]))
+    if status == 100 and (timestamp := index.get("timestamp")):
+        items.append(("timestamp", "Timestamp", timestamp[0]))  # §8.2.6.1
     if extra:
-        fields.extend(extra)
-    fields.append(("Content-Length", "0"))
-    return SipResponse(status, reason or reason_phrase(status), Headers(fields))
+        items.extend((header_key(name), name, value) for name, value in extra)
+    items.append(("content-length", "Content-Length", "0"))
+    return SipResponse(status, reason or reason_phrase(status), Headers.from_parsed(items))

@@ -174,6 +174,10 @@ class Headers:
         self._index = index
         return index
 
+    def index(self) -> dict[str, list[str]]:
+        """key → values of every header, in order (built once; do not modify it)."""
+        return self._index if self._index is not None else self._build_index()
+
     def _changed(self) -> None:
         self._cache.clear()
         self._index = None
@@ -184,6 +188,10 @@ class Headers:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def fields(self) -> list[tuple[str, str]]:
+        """(name as written, value) pairs in order: the cheap way to serialise."""
+        return [(name, value) for _, name, value in self._items]
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and bool(self._values(header_key(name)))

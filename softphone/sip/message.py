@@ -165,10 +165,9 @@ class SipMessage:
         length = str(len(self.body))
         if self.headers.get("content-length") != length:
             self.headers.set("Content-Length", length)
-        lines = [self.start_line()]
-        lines.extend(f"{name}: {value}" for name, value in self.headers)
-        lines.append("\r\n")
-        return "\r\n".join(lines).encode("utf-8", "surrogateescape") + self.body
+        head = "".join([f"{name}: {value}\r\n" for name, value in self.headers.fields()])
+        data = f"{self.start_line()}\r\n{head}\r\n".encode("utf-8", "surrogateescape")
+        return data + self.body if self.body else data
 
     def __bytes__(self) -> bytes:
         return self.to_bytes()
@@ -230,9 +229,17 @@ class SipResponse(SipMessage):
         return SipResponse(self.status, self.reason, self.headers.copy(), self.body, self.raw)
 
 
-def parse_message(data: bytes, *, datagram: bool = True) -> SipRequest | SipResponse:
+def parse_message(
+    data: bytes, *, datagram: bool = True, strict: bool = True
+) -> SipRequest | SipResponse:
     """Parse one message. With `datagram`, octets after Content-Length are ignored (RFC 3261
-    §18.3, RFC 4475 §3.1.1.8) and a missing Content-Length means "the rest of the datagram"."""
+    §18.3, RFC 4475 §3.1.1.8) and a missing Content-Length means "the rest of the datagram".
+
+    `strict` (the default) checks every header the core understands before returning. With
+    `strict=False` only the framing and the transaction-critical headers (Call-ID, CSeq,
+    Content-Length, presence of Via/From/To) are checked now; the others are checked when first
+    used, raising SipParseError then. A server on a hot path uses that to pay only for what it
+    reads, and calls `validate_message` before trusting the rest (the lab proxy does)."""
     start = 0
     while data.startswith(b"\r\n", start):  # §7.5: ignore CRLFs before the start line
         start += 2
@@ -268,7 +275,9 @@ def parse_message(data: bytes, *, datagram: bool = True) -> SipRequest | SipResp
     message.body = _body(message.headers, data, body_start, datagram)
     end = body_start + len(message.body)
     message.raw = data if end == len(data) else data[:end]
-    _validate(message)
+    _validate_framing(message)
+    if strict:
+        validate_message(message)
     return message
 
 
@@ -328,23 +337,30 @@ def _body(headers: Headers, data: bytes, body_start: int, datagram: bool) -> byt
     return data[body_start : body_start + length]
 
 
-def _validate(message: SipRequest | SipResponse) -> None:
-    headers = message.headers
+def _validate_framing(message: SipRequest | SipResponse) -> None:
+    """What every message must get right before anything can use it (§8.1.1, §8.2.6.2)."""
+    index = message.headers.index()
     for key in ("via", "from", "to", "call-id", "cseq"):
-        if headers.get(key) is None:
+        if key not in index:
             raise SipParseError(f"missing mandatory header {key}")
     for key in _SINGLETONS:
-        if headers.count(key) > 1:
+        values = index.get(key)
+        if values is not None and len(values) > 1:
             raise SipParseError(f"more than one {key} header")
-    if not message.vias:
-        raise SipParseError("empty Via")
-    message.from_addr  # noqa: B018 - parse now so a bad header fails here, not in a handler
-    message.to_addr  # noqa: B018
     if not _CALL_ID_RE.fullmatch(message.call_id):
         raise SipParseError("malformed Call-ID")
     cseq = message.cseq
     if isinstance(message, SipRequest) and cseq.method != message.method:
         raise SipParseError("CSeq method does not match the request method")
+
+
+def validate_message(message: SipRequest | SipResponse) -> None:
+    """Check every header the core understands; raises SipParseError for the first defect."""
+    headers = message.headers
+    if not message.vias:
+        raise SipParseError("empty Via")
+    message.from_addr  # noqa: B018 - parse now so a bad header fails here, not in a handler
+    message.to_addr  # noqa: B018
     message.max_forwards  # noqa: B018
     if "contact" in headers:
         message.contacts  # noqa: B018
