@@ -10,6 +10,7 @@ USAGE = """usage: softphone <command> [options]
 commands:
   registrar   run the lab registrar + forking proxy (softphone registrar --help)
   lab         start the whole lab on this machine
+  account     add, list, show and remove SIP accounts (softphone account --help)
 """
 
 
@@ -28,5 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         from softphone.lab.lab_cli import main as lab_main
 
         return lab_main(rest)
+    if command == "account":
+        from softphone.account_cli import main as account_main
+
+        return account_main(rest)
     print(f"softphone: unknown command {command!r}\n\n{USAGE}", end="", file=sys.stderr)
     return 2

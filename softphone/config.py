@@ -306,20 +306,20 @@ def _account_from_table(
 
 
 def _where(path: Path, text: str, account: str, key: str = "") -> str:
-    """`file, line N` for an account's header or key when a plain layout lets us find it."""
+    """`file, line N` of an account's key, else of its header, when a plain layout shows it."""
     header = re.compile(rf"^\s*\[\s*accounts\s*\.\s*\"?{re.escape(account)}\"?\s*\]")
     key_re = re.compile(rf"^\s*{re.escape(key)}\s*=") if key else None
-    inside = False
+    found: int | None = None
     for number, line in enumerate(text.splitlines(), start=1):
         if header.match(line):
+            found = number
             if key_re is None:
-                return f"{path}, line {number}"
-            inside = True
-        elif inside and line.lstrip().startswith("["):
+                break
+        elif found and line.lstrip().startswith("["):
             break
-        elif inside and key_re is not None and key_re.match(line):
+        elif found and key_re is not None and key_re.match(line):
             return f"{path}, line {number}"
-    return str(path)
+    return f"{path}, line {found}" if found else str(path)
 
 
 def _merge(doc: tomlkit.TOMLDocument, settings: Settings) -> None:
@@ -371,6 +371,8 @@ def _merge(doc: tomlkit.TOMLDocument, settings: Settings) -> None:
             del keys[key]
         for key, value in settings.keys.items():
             _set(keys, key, value)
+    if not section:  # we emptied it (e.g. removed the default account): drop the header too
+        del doc["settings"]
 
 
 def _has_settings(settings: Settings) -> bool:
