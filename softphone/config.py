@@ -6,18 +6,15 @@ Why this shape:
 - There is no password field, on purpose: passwords live in the OS keyring
   (`softphone.credentials`). A `password` key in the file is refused with the fix.
 - Users edit this file by hand, so writing never destroys it: we update only the keys we own
-  and keep every other key, section and comment (tomlkit round-trips them), write to a temp file
-  and rename it over the old one (a crash never leaves half a file), and a malformed file is one
-  `ConfigError` naming the file, the line and the fix instead of a traceback.
+  and keep every other key, section and comment, checked and written atomically
+  (`softphone.config_write`), and a malformed file is one `ConfigError` naming the file, the
+  line and the fix instead of a traceback; it is never overwritten.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
-import stat
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -25,9 +22,6 @@ from pathlib import Path
 from typing import Literal, get_args
 
 import platformdirs
-import tomlkit
-import tomlkit.exceptions
-from tomlkit.items import Table
 
 from softphone import paths
 
@@ -174,9 +168,10 @@ class Settings:
         return replace(self, accounts=accounts, default_account=default)
 
 
-_ACCOUNT_KEYS = tuple(f.name for f in fields(AccountConfig) if f.name != "name")
-_SETTINGS_KEYS = ("default_account", "theme")
-_AUDIO_KEYS = tuple(f.name for f in fields(AudioSettings))
+ACCOUNT_KEYS = tuple(f.name for f in fields(AccountConfig) if f.name != "name")
+# The keys softphone owns in the file; config_write leaves every other key alone.
+SETTINGS_KEYS = ("default_account", "theme")
+AUDIO_KEYS = tuple(f.name for f in fields(AudioSettings))
 _INT_KEYS = {"expires", "options_interval"}
 
 
@@ -196,7 +191,7 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return _settings_from_text(text, path)
+    return settings_from_text(text, path)
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:
@@ -209,14 +204,15 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {target} before writing it: {exc}") from None
     if old:
-        _settings_from_text(old, target)  # never overwrite a file we cannot understand
-    doc = tomlkit.parse(old)
-    _merge(doc, settings)
-    _atomic_write(target, tomlkit.dumps(doc))
+        settings_from_text(old, target)  # never overwrite a file we cannot understand
+    from softphone.config_write import atomic_write, render  # tomlkit: loaded only to write
+
+    atomic_write(target, render(old, settings, target))
     return target
 
 
-def _settings_from_text(text: str, path: Path) -> Settings:
+def settings_from_text(text: str, path: Path) -> Settings:
+    """Parse and check config text; `path` is only named in error messages."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -240,13 +236,13 @@ def _settings_from_text(text: str, path: Path) -> Settings:
     raw = data.get("settings", {})
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: 'settings' must be a table ([settings])")
-    for key in _SETTINGS_KEYS:
+    for key in SETTINGS_KEYS:
         if key in raw and not isinstance(raw[key], str):
             raise ConfigError(f"{path}: settings.{key} must be text in quotes")
     audio_raw = raw.get("audio", {})
     keys_raw = raw.get("keys", {})
     if not isinstance(audio_raw, dict) or not all(
-        isinstance(audio_raw.get(k), str | None) for k in _AUDIO_KEYS
+        isinstance(audio_raw.get(k), str | None) for k in AUDIO_KEYS
     ):
         raise ConfigError(f"{path}: [settings.audio] takes input, output and ring device names")
     if not isinstance(keys_raw, dict) or not all(isinstance(v, str) for v in keys_raw.values()):
@@ -258,7 +254,7 @@ def _settings_from_text(text: str, path: Path) -> Settings:
         accounts=accounts,
         default_account=default,
         theme=raw.get("theme"),
-        audio=AudioSettings(**{k: audio_raw.get(k) for k in _AUDIO_KEYS}),
+        audio=AudioSettings(**{k: audio_raw.get(k) for k in AUDIO_KEYS}),
         keys=dict(keys_raw),
         warnings=tuple(warnings),
     )
@@ -279,7 +275,7 @@ def _account_from_table(
         )
     values: dict[str, object] = {}
     for key, value in table.items():
-        if key not in _ACCOUNT_KEYS:
+        if key not in ACCOUNT_KEYS:
             warnings.append(f"account {name!r}: unknown key {key!r} ignored (kept in the file)")
             continue
         if key == "register":
@@ -320,104 +316,3 @@ def _where(path: Path, text: str, account: str, key: str = "") -> str:
         elif found and key_re is not None and key_re.match(line):
             return f"{path}, line {number}"
     return f"{path}, line {found}" if found else str(path)
-
-
-def _merge(doc: tomlkit.TOMLDocument, settings: Settings) -> None:
-    """Put our values into the parsed document, leaving keys and comments we do not own."""
-    accounts = doc.get("accounts")
-    if not isinstance(accounts, Table):
-        accounts = tomlkit.table(is_super_table=True)
-        doc["accounts"] = accounts
-    for name in [k for k in accounts if k not in settings.accounts]:
-        del accounts[name]
-    for name, account in settings.accounts.items():
-        table = accounts.get(name)
-        if not isinstance(table, Table):
-            table = tomlkit.table()
-            accounts[name] = table
-            created = True
-        else:
-            created = False
-        for key in _ACCOUNT_KEYS:
-            value = getattr(account, key)
-            if key == "allowed_cidrs":
-                value = list(value) or None
-            if key == "region" and value == "US" and key not in table:
-                value = None  # the default; keep new tables short
-            _set(table, key, value)
-        if created:
-            table.add(tomlkit.nl())  # a blank line before whatever section follows
-    section = doc.get("settings")
-    if not isinstance(section, Table):
-        if not _has_settings(settings):
-            return
-        section = tomlkit.table()
-        doc["settings"] = section
-    _set(section, "default_account", settings.default_account)
-    _set(section, "theme", settings.theme)
-    audio = section.get("audio")
-    if not isinstance(audio, Table) and any(getattr(settings.audio, k) for k in _AUDIO_KEYS):
-        audio = tomlkit.table()
-        section["audio"] = audio
-    if isinstance(audio, Table):
-        for key in _AUDIO_KEYS:
-            _set(audio, key, getattr(settings.audio, key))
-    keys = section.get("keys")
-    if not isinstance(keys, Table) and settings.keys:
-        keys = tomlkit.table()
-        section["keys"] = keys
-    if isinstance(keys, Table):
-        for key in [k for k in keys if k not in settings.keys]:
-            del keys[key]
-        for key, value in settings.keys.items():
-            _set(keys, key, value)
-    if not section:  # we emptied it (e.g. removed the default account): drop the header too
-        del doc["settings"]
-
-
-def _has_settings(settings: Settings) -> bool:
-    return bool(settings.default_account or settings.theme or settings.keys) or any(
-        getattr(settings.audio, k) for k in _AUDIO_KEYS
-    )
-
-
-def _set(table: Table, key: str, value: object) -> None:
-    if value is None:
-        if key in table:
-            del table[key]
-    elif table.get(key) != value:  # untouched values keep their formatting and comments
-        table[key] = value
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write via a temp file in the same directory + fsync + rename (POSIX atomic replace)."""
-    directory = path.parent
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():  # keep the permissions the user gave the file
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)

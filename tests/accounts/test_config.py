@@ -270,3 +270,33 @@ def test_emptied_settings_section_is_dropped(home: Home) -> None:
     save_settings(load_settings().without_account("work"))
     assert "[settings]" not in home.config_file.read_text()
     assert load_settings() == Settings()
+
+
+def test_inline_tables_are_edited_in_place(home: Home) -> None:
+    home.config_file.parent.mkdir(parents=True)
+    home.config_file.write_text(
+        'settings = { theme = "a", mine = 1 }\n'
+        '[accounts]\nwork = { provider = "lab", username = "alice", colour = "x" }\n'
+    )
+    settings = load_settings()
+    changed = settings.with_account(replace(settings.accounts["work"], expires=120))
+    save_settings(replace(changed, theme="b"))
+    text = home.config_file.read_text()
+    assert 'work = { provider = "lab", username = "alice", colour = "x", expires = 120' in text
+    assert 'settings = { theme = "b", mine = 1 }' in text
+    assert load_settings().accounts["work"].expires == 120
+
+
+def test_dotted_keys_fall_back_to_a_plain_rewrite_that_keeps_every_key(home: Home) -> None:
+    # tomlkit cannot add a [section] next to dotted keys without changing their meaning; the
+    # read-back check catches that and the file is rewritten plainly instead.
+    home.config_file.parent.mkdir(parents=True)
+    home.config_file.write_text(
+        'accounts.work.provider = "lab"\naccounts.work.username = "alice"\n'
+        'accounts.work.colour = "x"\n[other]\ny = 2\n'
+    )
+    save_settings(load_settings().with_account(TRUNK))
+    data = tomllib.loads(home.config_file.read_text())
+    assert data["accounts"]["work"] == {"provider": "lab", "username": "alice", "colour": "x"}
+    assert data["other"] == {"y": 2}
+    assert set(load_settings().accounts) == {"work", "pbx-trunk"}
