@@ -233,7 +233,8 @@ def _show(args: argparse.Namespace) -> int:
     status = EXIT_OK
     try:
         e = effective(account)
-    except AccountInvalid:
+    except AccountInvalid:  # show what is stored; the problems follow
+        rows.append(("domain", account.domain or "-"))
         status = EXIT_FAILED
     else:
         suites = f" ({', '.join(e.srtp_suites)})" if e.srtp_suites else ""

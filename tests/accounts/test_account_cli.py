@@ -294,3 +294,14 @@ def test_resolve_password_without_keyring_names_the_fix(monkeypatch: pytest.Monk
         resolve_password(account, password_stdin=False, prompt=True)
     with pytest.raises(PasswordError, match="empty password"):
         resolve_password(account, password_stdin=True, prompt=False)
+
+
+def test_show_of_a_hand_edited_broken_account_lists_its_errors(home: Home) -> None:
+    home.config_file.parent.mkdir(parents=True)
+    home.config_file.write_text(
+        '[accounts.w]\nprovider = "twilio-domain"\nusername = "bob"\ndomain = "x.pstn.twilio.com"\n'
+    )
+    result = run(home, "show", "w")
+    assert result.returncode == 1
+    assert "domain           x.pstn.twilio.com" in result.stdout
+    assert "error: account 'w', domain: " in result.stdout and "twilio-trunk" in result.stdout
