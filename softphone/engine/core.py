@@ -1,0 +1,385 @@
+"""The engine core: everything that lives on the engine thread, from libCreate to libDestroy.
+
+Order of life (engine-notes §9): Endpoint + quiet libCreate on this thread → libInit with
+threadCnt=0 / mainThreadOnly → null audio device → codecs pinned → UDP and TCP listeners →
+libStart. Then the engine loop calls `poll()`: libHandleEvents (which runs the callbacks),
+then the work that must not happen inside a callback (dropping dead calls, re-publishing calls
+whose fork count changed, OPTIONS qualify timers).
+
+Teardown (§2, §9.6), all on this thread: hang up every call and wait for DISCONNECTED,
+unregister every registered account and wait for the answers (so the un-REGISTER outcome is an
+event, not a guess), destroy media objects, shut the accounts down, clear sys.last_*, collect
+garbage, disown any pjsua2 object still alive, then libDestroy. Because we already waited for
+the un-REGISTERs, libDestroy runs with PJSUA_DESTROY_NO_RX_MSG: 20 ms instead of a fixed
+1-second busy wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import sys
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pjsua2 as pj
+
+from softphone.engine.account import EngineAcc
+from softphone.engine.call import EngineCall
+from softphone.engine.dialogs import DialogWatcher
+from softphone.engine.errors import EngineCommandError
+from softphone.engine.events import EngineErrorEvent, EngineStateEvent, Event, TransportEvent
+from softphone.engine.explain import explain_certificate
+from softphone.engine.logwriter import TraceWriter, our_aor
+from softphone.engine.media import AudioBridge
+from softphone.engine.pjconfig import TRANSPORT_TYPES, endpoint_config, transport_config
+from softphone.engine.types import SYSTEM_CA_BUNDLE, EngineAccount, EngineOptions
+from softphone.sip.message import SipRequest
+from softphone.sip.trace import SipTrace
+
+HANGUP_WAIT = 2.0  # seconds to wait for DISCONNECTED of every call at shutdown
+UNREGISTER_WAIT = 3.0  # seconds to wait for the answers to the un-REGISTERs
+STATS_INTERVAL = 1.0  # seconds between RTP counter readings
+
+
+@contextlib.contextmanager
+def quiet_stdio() -> Iterator[None]:
+    """Point fd 1 and 2 at /dev/null: libCreate prints a banner to stdout before any log
+    config applies, which would tear a TUI's screen (§8)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
+def error_text(exc: BaseException) -> str:
+    """Readable text for any exception; pj.Error has an empty str() (§0)."""
+    if isinstance(exc, pj.Error):
+        return f"{exc.reason} (status {exc.status})"
+    return str(exc) or type(exc).__name__
+
+
+class _Endpoint(pj.Endpoint):  # type: ignore[misc]
+    """The Endpoint, subclassed for transport (TLS) state reports."""
+
+    def __init__(self, core: Core) -> None:
+        super().__init__()
+        self._core = weakref.proxy(core)
+
+    def onTransportState(self, prm: Any) -> None:
+        try:
+            self._core.transport_state(prm)
+        except Exception as exc:
+            self._core.report("onTransportState", exc)
+
+
+class Core:
+    """On-thread state of one engine. Never touched from another thread."""
+
+    def __init__(
+        self, options: EngineOptions, sink: Callable[[Event], None], audio: AudioBridge | None
+    ) -> None:
+        self.options = options
+        self._sink = sink
+        self.audio = audio
+        self.endpoint: Any = None
+        self.watcher = DialogWatcher()
+        self.accounts: dict[str, EngineAcc] = {}
+        self.calls: dict[int, EngineCall] = {}
+        self._next_handle = 1
+        self._graveyard: list[Any] = []
+        self._keep: list[Any] = []  # objects pjsip points into (SockOpt, SrtpCrypto)
+        self._tracked: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._transports: dict[tuple[str, str, bool], int] = {}
+        self._local: dict[str, str] = {}
+        self._aors: dict[str, str] = {}
+        self._forked: set[str] = set()
+        self._tls_names: dict[str, str] = {}
+        self._tls_note: str | None = None
+        self._stats_due = 0.0
+        self.writer: TraceWriter | None = None
+
+    # -- Host protocol ------------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        try:
+            self._sink(event)
+        except Exception as exc:  # a broken sink must not break the engine
+            if self.writer is not None:
+                self.writer.recent.append(f"sink failed: {exc!r}")
+
+    def report(self, where: str, exc: BaseException) -> None:
+        exc.__traceback__ = None  # no engine frames (and pjsua2 objects) kept alive
+        self.emit(EngineErrorEvent(where, error_text(exc)))
+
+    def adopt_call(self, call: EngineCall) -> None:
+        call.handle = self._next_handle
+        self._next_handle += 1
+        self.calls[call.handle] = call
+        self._tracked.add(call)
+
+    def call_ended(self, call: EngineCall) -> None:
+        self.calls.pop(call.handle, None)
+        self._forked.discard(call.sip_call_id)
+        self.discard(call)
+
+    def discard(self, obj: Any) -> None:
+        self._graveyard.append(obj)
+
+    def tls_note(self) -> str | None:
+        return self._tls_note
+
+    def account_of(self, name: str) -> EngineAcc:
+        account = self.accounts.get(name)
+        if account is None:
+            raise EngineCommandError("account", f"no account named {name!r}")
+        return account
+
+    def call_of(self, handle: int) -> EngineCall:
+        call = self.calls.get(handle)
+        if call is None:
+            raise EngineCommandError("call", f"no active call {handle}")
+        return call
+
+    # -- start --------------------------------------------------------------------------
+
+    def startup(self) -> None:
+        ep = _Endpoint(self)
+        self.endpoint = ep
+        with quiet_stdio():
+            ep.libCreate()
+        self.writer = TraceWriter(
+            self.emit, self.watcher, self._origin_of, self._local_of, self._fork_seen
+        )
+        ep.libInit(endpoint_config(self.options, self.writer))
+        ep.audDevManager().setNullDev()  # keeps the conference clock running (§4)
+        self._pin_codecs()
+        self._listener("udp")
+        self._listener("tcp")
+        if self.options.tls_cert_file:
+            self._listener("tls")
+        ep.libStart()
+        if self.audio is not None:
+            self.audio.open(ep)
+
+    def _pin_codecs(self) -> None:
+        available = {c.codecId.split("/")[0].upper(): c.codecId for c in self.endpoint.codecEnum2()}
+        missing = [c for c in self.options.codecs if c.upper() not in available]
+        if missing:
+            raise EngineCommandError(
+                "codecs", f"{', '.join(missing)} not available; this build has {sorted(available)}"
+            )
+        wanted = [available[c.upper()] for c in self.options.codecs]
+        for codec_id in available.values():
+            if codec_id not in wanted:
+                self.endpoint.codecSetPriority(codec_id, 0)  # 0 disables the codec
+        for rank, codec_id in enumerate(wanted):
+            self.endpoint.codecSetPriority(codec_id, 255 - rank)
+
+    def _listener(self, kind: str, ca_file: str | None = None, verify: bool = True) -> int:
+        ca = ca_file or self.options.ca_file or SYSTEM_CA_BUNDLE
+        key = (kind, ca if kind == "tls" else "", verify if kind == "tls" else True)
+        if key in self._transports:
+            return self._transports[key]
+        options = self.options
+        if kind == "tls" and any(k[0] == "tls" for k in self._transports):
+            # Only the first TLS listener gets the configured port; the others any port.
+            options = _replace_tls_port(options)
+        tc = transport_config(options, kind, self._keep, ca_file=ca, verify_server=verify)  # type: ignore[arg-type]
+        tid = int(self.endpoint.transportCreate(TRANSPORT_TYPES[kind], tc))
+        self._transports[key] = tid
+        info = self.endpoint.transportGetInfo(tid)
+        self._local.setdefault(kind.upper(), str(info.localName))
+        return tid
+
+    def transport_for(self, spec: EngineAccount) -> int:
+        return self._listener(spec.transport, spec.ca_file, spec.verify_server)
+
+    def register_aor(self, spec: EngineAccount, add: bool = True) -> None:
+        from softphone.sip.uri import SipUri, parse_uri
+
+        uri = parse_uri(spec.id_uri)
+        if isinstance(uri, SipUri):
+            keys = [f"{uri.user}@{uri.host}".lower() if uri.user else uri.host.lower()]
+            if spec.caller_id:
+                keys.append(f"{spec.caller_id}@{uri.host}".lower())
+            for key in keys:
+                if add:
+                    self._aors.setdefault(key, spec.name)
+                elif self._aors.get(key) == spec.name:
+                    del self._aors[key]
+
+    def track(self, obj: Any) -> None:
+        self._tracked.add(obj)
+
+    # -- trace hooks (called inside the log writer: no pjsua2 calls here) ---------------
+
+    def _origin_of(self, trace: SipTrace) -> str:
+        if trace.transport == "TLS" and trace.direction == "out":
+            msg = trace.parsed
+            if isinstance(msg, SipRequest):
+                routes = msg.routes if "route" in msg.headers else []
+                uri = routes[0].uri if routes else msg.uri
+                host = getattr(uri, "host", None)
+                if host:
+                    self._tls_names[trace.remote] = str(host)
+        aor = our_aor(trace)
+        return (self._aors.get(aor) if aor else None) or "engine"
+
+    def _local_of(self, transport: str) -> str:
+        return self._local.get(transport, "")
+
+    def _fork_seen(self, call_id: str) -> None:
+        self._forked.add(call_id)
+
+    # -- TLS / TCP transport reports ----------------------------------------------------
+
+    def transport_state(self, prm: Any) -> None:
+        state = prm.state
+        if state not in (pj.PJSIP_TP_STATE_CONNECTED, pj.PJSIP_TP_STATE_DISCONNECTED):
+            return
+        kind = str(prm.type).upper()
+        tls = prm.tlsInfo
+        connected = state == pj.PJSIP_TP_STATE_CONNECTED
+        error = None
+        if prm.lastError:
+            error = error_text_status(self.endpoint, int(prm.lastError))
+        if not kind.startswith("TLS") or tls.isEmpty():
+            remote = ""
+            self.emit(
+                TransportEvent(kind, remote, "connected" if connected else "disconnected",
+                               error=error)
+            )  # fmt: skip
+            return
+        remote = str(tls.remoteAddr)
+        cert = tls.remoteCertInfo
+        subject = str(cert.subjectCn) if not cert.isEmpty() else None
+        names = tuple(str(n.name) for n in cert.subjectAltName) if not cert.isEmpty() else ()
+        status = int(tls.verifyStatus) & 0xFFFFFFFF
+        verify_enabled = not connected or status == 0
+        host = self._tls_names.get(remote, remote.rsplit(":", 1)[0])
+        explanation = explain_certificate(
+            status, host=host, subject=subject, names=names, verify_enabled=verify_enabled
+        )
+        if status:
+            self._tls_note = f"TLS to {remote}: {explanation}"
+        self.emit(
+            TransportEvent(
+                "TLS",
+                remote,
+                "connected" if connected else "disconnected",
+                cipher=str(tls.cipherName) or None,
+                verify_ok=status == 0,
+                verify_status=status,
+                verify_messages=tuple(str(m) for m in tls.verifyMsgs),
+                peer_subject=subject,
+                peer_names=names,
+                explanation=explanation,
+                error=error,
+            )
+        )
+
+    # -- loop ---------------------------------------------------------------------------
+
+    def poll(self, ms: int) -> None:
+        self.endpoint.libHandleEvents(ms)
+        if self._graveyard:
+            self._graveyard.clear()  # drop dead calls/players outside their callbacks
+        if self._forked:
+            forked, self._forked = self._forked, set()
+            for call in list(self.calls.values()):
+                if call.sip_call_id in forked and not call.ended:
+                    call.publish()
+        now = time.monotonic()
+        if now >= self._stats_due:
+            # The stream (and its counters) is gone by the time DISCONNECTED is reported, so
+            # the counters are read once a second and the last reading goes in the final event.
+            self._stats_due = now + STATS_INTERVAL
+            for call in self.calls.values():
+                call.refresh_stats()
+        for account in self.accounts.values():
+            if now >= account.qualify_due:
+                account.send_qualify(now)
+
+    def _poll_until(self, done: Callable[[], bool], budget: float) -> None:
+        deadline = time.monotonic() + budget
+        while not done() and time.monotonic() < deadline:
+            self.poll(10)
+
+    # -- stop ---------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        ep = self.endpoint
+        if ep is None:
+            return
+        self.emit(EngineStateEvent("stopping"))
+        try:
+            self._wind_down()
+        except Exception as exc:
+            self.report("shutdown", exc)
+        self.calls.clear()
+        self.accounts.clear()
+        self._graveyard.clear()
+        self._keep.clear()
+        for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+            if hasattr(sys, name):
+                setattr(sys, name, None)  # a kept traceback keeps pjsua2 objects alive (§2)
+        gc.collect()
+        for obj in list(self._tracked):
+            with contextlib.suppress(Exception):
+                obj.__disown__()  # safety net: never destroyed after libDestroy (§2 fix 3)
+        if self.writer is not None:
+            self.writer.__disown__()  # libDestroy deletes the C++ writer itself
+        ep.libDestroy(pj.PJSUA_DESTROY_NO_RX_MSG)
+        self.endpoint = None
+        self._sink_stopped()
+
+    def _wind_down(self) -> None:
+        if self.calls:
+            with contextlib.suppress(pj.Error):
+                self.endpoint.hangupAllCalls()
+            self._poll_until(lambda: not self.calls, HANGUP_WAIT)
+        for account in self.accounts.values():
+            if account.registered or account.reg_in_progress:
+                with contextlib.suppress(pj.Error):
+                    account.setRegistration(False)
+        self._poll_until(
+            lambda: not any(a.registered or a.reg_in_progress for a in self.accounts.values()),
+            UNREGISTER_WAIT,
+        )
+        self.poll(20)  # let the last responses (200 to BYE) reach the trace
+        if self.audio is not None:
+            self.audio.close()
+        for call in self.calls.values():
+            call.files.release()
+        for account in self.accounts.values():
+            with contextlib.suppress(pj.Error):
+                account.shutdown()
+
+    def _sink_stopped(self) -> None:
+        self.emit(EngineStateEvent("stopped"))
+
+
+def error_text_status(endpoint: Any, status: int) -> str:
+    try:
+        return f"{endpoint.utilStrError(status)} (status {status})"
+    except pj.Error:
+        return f"status {status}"
+
+
+def _replace_tls_port(options: EngineOptions) -> EngineOptions:
+    from dataclasses import replace
+
+    return replace(options, tls_port=0)

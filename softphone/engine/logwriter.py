@@ -1,0 +1,114 @@
+"""The pjsua LogWriter: every SIP message becomes a TraceEvent, warnings become LogEvents.
+
+pjsua calls `write` on the engine thread (mainThreadOnly, libCreate on that thread: §1), once
+per log entry; each SIP message is exactly one entry (§6). The writer object must stay
+referenced by Python for as long as the library lives: a writer kept only by the config
+segfaulted inside libInit (§2). The core holds it.
+
+`write` runs inside pjsip's processing (possibly with pjsip locks held), so it only parses
+and records; it never calls back into pjsua2. Anything that needs pjsua2 (a call snapshot after
+a new early dialog) is flagged here and done by the poll loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+
+import pjsua2 as pj
+
+from softphone.engine.dialogs import DialogWatcher
+from softphone.engine.events import Event, LogEvent, TraceEvent
+from softphone.sip.message import SipRequest
+from softphone.sip.pjlog import is_message_entry, parse_log_entry
+from softphone.sip.trace import SipTrace
+
+RECENT_LINES = 400  # ring of recent non-message log lines, for diagnostics
+
+
+class TraceWriter(pj.LogWriter):  # type: ignore[misc]
+    """Receives every pjsua log entry; never raises into SWIG."""
+
+    def __init__(
+        self,
+        emit: Callable[[Event], None],
+        watcher: DialogWatcher,
+        origin_of: Callable[[SipTrace], str],
+        local_of: Callable[[str], str],
+        on_fork: Callable[[str], None],
+    ) -> None:
+        super().__init__()
+        self._emit = emit
+        self._watcher = watcher
+        self._origin_of = origin_of
+        self._local_of = local_of
+        self._on_fork = on_fork
+        self.recent: deque[str] = deque(maxlen=RECENT_LINES)
+        self.messages = 0
+
+    def write(self, entry: object) -> None:
+        try:
+            text: str = entry.msg  # type: ignore[attr-defined]
+            level: int = entry.level  # type: ignore[attr-defined]
+            if is_message_entry(text):
+                self._message(text)
+                return
+            line = text.rstrip("\n")
+            self.recent.append(line)
+            if level <= 2:
+                self._emit(LogEvent(level, _strip_decor(line)))
+        except Exception as exc:  # never let an exception reach SWIG (§1)
+            self.recent.append(f"log writer error: {exc!r}")
+
+    def _message(self, text: str) -> None:
+        trace = parse_log_entry(text, time=time.time())
+        if trace is None:
+            return
+        self.messages += 1
+        local = trace.local or self._local_of(trace.transport)
+        trace = _with(trace, local, self._origin_of(trace))
+        if self._watcher.feed(trace) and trace.parsed is not None:
+            self._on_fork(trace.parsed.call_id)
+        self._emit(TraceEvent(trace))
+
+
+def _with(trace: SipTrace, local: str, origin: str) -> SipTrace:
+    if local == trace.local and origin == trace.origin:
+        return trace
+    return SipTrace(
+        trace.time,
+        trace.direction,
+        trace.transport,
+        local,
+        trace.remote,
+        trace.raw,
+        trace.parsed,
+        trace.error,
+        origin,
+    )
+
+
+def _strip_decor(line: str) -> str:
+    """Drop pjlib's "HH:MM:SS.mmm  sender" decoration: the event has its own time."""
+    parts = line.split(None, 2)
+    if len(parts) == 3 and parts[0].count(":") == 2:
+        return parts[2].lstrip(".")
+    return line
+
+
+def our_aor(trace: SipTrace) -> str | None:
+    """user@host of our side of a message: From of what we originate, To of the peer's."""
+    msg = trace.parsed
+    if msg is None:
+        return None
+    we_originate = isinstance(msg, SipRequest) == (trace.direction == "out")
+    try:
+        uri = (msg.from_addr if we_originate else msg.to_addr).uri
+    except ValueError:
+        return None
+    user = getattr(uri, "user", None)
+    host = getattr(uri, "host", None)
+    if host is None:
+        return None
+    return f"{user}@{host}".lower() if user else str(host).lower()

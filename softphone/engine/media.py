@@ -1,0 +1,78 @@
+"""Audio seams of the engine: the sound-device bridge (later) and per-call WAV files.
+
+The Linux pjsua2 wheel has no sound-device backend (engine-notes §0), so the engine always runs
+the conference bridge on the null device (`setNullDev`, which keeps the clock ticking; §4) and
+real audio comes from a bridge object supplied by `softphone.audio`: an `AudioBridge` creates
+its AudioMediaPort(s) on the engine thread, is told when a call's audio goes live or away, and
+is closed before libDestroy (ports must be destroyed explicitly, §5/§10.6). Without a bridge,
+calls are silent apart from WAV players and recorders attached with `play`/`record`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import pjsua2 as pj
+
+
+class AudioBridge(Protocol):
+    """Connects calls to real audio. Every method runs on the engine thread."""
+
+    def open(self, endpoint: Any) -> None:
+        """Create the bridge's media ports (after libStart)."""
+
+    def connect(self, call_audio: Any) -> None:
+        """A call's AudioMedia became active: wire microphone → call and call → speaker."""
+
+    def disconnect(self, call_audio: Any) -> None:
+        """The call's audio is going away (hold, hang-up)."""
+
+    def close(self) -> None:
+        """Stop transmitting and destroy the ports; called before libDestroy."""
+
+
+class CallFiles:
+    """WAV players and recorders attached to one call's audio.
+
+    Paths are remembered so that files asked for before the media is up (or across a
+    re-INVITE that rebuilt the stream) are attached whenever the audio becomes active.
+    """
+
+    def __init__(self) -> None:
+        self._play: list[str] = []
+        self._record: list[str] = []
+        self.players: dict[str, Any] = {}
+        self.recorders: dict[str, Any] = {}
+
+    def want_play(self, path: str) -> None:
+        self._play.append(path)
+
+    def want_record(self, path: str) -> None:
+        self._record.append(path)
+
+    def attach(self, call_audio: Any) -> None:
+        """Create missing players/recorders and (re)connect all of them to `call_audio`."""
+        for path in self._play:
+            player = self.players.get(path)
+            if player is None:
+                player = pj.AudioMediaPlayer()
+                player.createPlayer(path, pj.PJMEDIA_FILE_NO_LOOP)
+                self.players[path] = player
+            player.startTransmit(call_audio)
+        for path in self._record:
+            recorder = self.recorders.get(path)
+            if recorder is None:
+                recorder = pj.AudioMediaRecorder()
+                recorder.createRecorder(path)
+                self.recorders[path] = recorder
+            call_audio.startTransmit(recorder)
+
+    def release(self) -> list[Any]:
+        """Forget every player and recorder; the caller drops them on the engine thread, which
+        closes the files (a recorder's WAV header is final only then, §4)."""
+        objects = [*self.players.values(), *self.recorders.values()]
+        self.players.clear()
+        self.recorders.clear()
+        self._play.clear()
+        self._record.clear()
+        return objects

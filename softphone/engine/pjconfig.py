@@ -1,0 +1,159 @@
+"""Build pjsua2 configuration objects from EngineOptions / EngineAccount.
+
+Every setting here answers a fact observed in engine-notes.md; the section is cited at each.
+Only called on the engine thread (pjsua2 objects are created and dropped there).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+import pjsua2 as pj
+
+from softphone.engine.types import SYSTEM_CA_BUNDLE, EngineAccount, EngineOptions, Transport
+from softphone.sip.uri import SipUri, parse_uri
+
+_SRTP_USE = {"off": 0, "optional": 1, "mandatory": 2}  # PJMEDIA_SRTP_DISABLED/OPTIONAL/MANDATORY
+TRANSPORT_TYPES = {
+    "udp": pj.PJSIP_TRANSPORT_UDP,
+    "tcp": pj.PJSIP_TRANSPORT_TCP,
+    "tls": pj.PJSIP_TRANSPORT_TLS,
+}
+
+
+def endpoint_config(options: EngineOptions, writer: Any) -> Any:
+    """EpConfig: one engine thread (§1, §9), message logging through `writer` (§6)."""
+    cfg = pj.EpConfig()
+    cfg.uaConfig.threadCnt = 0  # no pjsip worker thread: we poll libHandleEvents ourselves
+    cfg.uaConfig.mainThreadOnly = True  # callbacks on the libCreate thread = the engine thread
+    cfg.uaConfig.maxCalls = options.max_calls
+    cfg.uaConfig.userAgent = options.user_agent
+    cfg.uaConfig.stunServer.clear()
+    # SIP messages are logged at level 4, and the writer only gets levels <= consoleLevel.
+    level = max(4, options.log_level)
+    cfg.logConfig.msgLogging = 1
+    cfg.logConfig.level = level
+    cfg.logConfig.consoleLevel = level
+    if options.log_file:
+        cfg.logConfig.filename = options.log_file
+    cfg.logConfig.writer = writer  # the caller keeps `writer` referenced (segfault otherwise)
+    cfg.medConfig.noVad = True  # continuous RTP: no silence suppression gaps in recordings
+    cfg.medConfig.ecTailLen = 0  # no echo canceller on the null device
+    return cfg
+
+
+def _tcp_nodelay() -> Any:
+    """TCP_NODELAY: SIP over TCP/TLS must not wait on Nagle (peers.md measured +40 ms)."""
+    return pj.SockOpt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def transport_config(
+    options: EngineOptions,
+    kind: Transport,
+    keep: list[Any],
+    *,
+    ca_file: str | None = None,
+    verify_server: bool = True,
+) -> Any:
+    """TransportConfig for one listener; `keep` holds objects pjsip points into (SockOpt)."""
+    tc = pj.TransportConfig()
+    tc.boundAddress = options.bind_host
+    if options.public_host:
+        tc.publicAddress = options.public_host
+    tc.port = options.tls_port if kind == "tls" else options.sip_port
+    if kind == "tcp":
+        opt = _tcp_nodelay()
+        keep.append(opt)  # SockOpt copies point at the original's value (siptypes.cpp)
+        tc.sockOptParams.sockOpts.append(opt)
+    if kind == "tls":
+        tls = tc.tlsConfig
+        # TLS 1.2 only: this build cannot do 1.3, and 1.0/1.1 are accepted by default (§3).
+        tls.proto = pj.PJ_SSL_SOCK_PROTO_TLS1_2
+        ca = ca_file or options.ca_file or SYSTEM_CA_BUNDLE
+        if verify_server and not os.path.exists(ca):
+            raise FileNotFoundError(f"CA file {ca} does not exist")
+        if os.path.exists(ca):
+            tls.CaListFile = ca
+        tls.verifyServer = verify_server
+        if options.tls_cert_file and options.tls_key_file:
+            tls.certFile = options.tls_cert_file
+            tls.privKeyFile = options.tls_key_file
+        opt = _tcp_nodelay()
+        keep.append(opt)
+        tls.sockOptParams.sockOpts.append(opt)
+    return tc
+
+
+def with_transport(uri: str, transport: Transport) -> str:
+    """`uri` with `;transport=` set to the account's transport unless it names one already.
+
+    An account bound to a TCP or TLS listener cannot send to a URI that implies UDP (pjsip
+    refuses with PJSIP_ETPNOTSUITABLE), and RFC 3263 §4.1 would pick UDP for a bare sip: URI
+    with a port. sips: URIs already mean TLS (RFC 3261 §26.2.2).
+    """
+    parsed = parse_uri(uri)
+    if not isinstance(parsed, SipUri) or parsed.transport or parsed.scheme.lower() == "sips":
+        return uri
+    if transport == "udp":
+        return uri
+    params = dict(parsed.params)
+    params["transport"] = transport
+    return str(parsed.copy(params=params))
+
+
+def account_config(
+    acc: EngineAccount, options: EngineOptions, transport_id: int, rtp_keep: list[Any]
+) -> Any:
+    """AccountConfig for `acc` bound to the listener `transport_id`."""
+    cfg = pj.AccountConfig()
+    cfg.idUri = acc.id_uri if not acc.display_name else f'"{acc.display_name}" <{acc.id_uri}>'
+    cfg.sipConfig.transportId = transport_id
+    cfg.sipConfig.authCreds.append(
+        pj.AuthCredInfo("digest", acc.realm, acc.username, 0, acc.password)
+    )
+    if acc.proxy:
+        cfg.sipConfig.proxies.append(with_transport(acc.proxy, acc.transport))
+    reg = cfg.regConfig
+    if acc.registrar_uri is not None:
+        reg.registrarUri = with_transport(acc.registrar_uri, acc.transport)
+        reg.registerOnAdd = True
+    else:
+        reg.registrarUri = ""
+        reg.registerOnAdd = False
+    reg.timeoutSec = acc.expires
+    # Predictable retries (§7): no random spread, first retry and interval as configured.
+    reg.randomRetryIntervalSec = 0
+    reg.firstRetryIntervalSec = acc.retry_first_sec
+    reg.retryIntervalSec = acc.retry_interval_sec
+    reg.dropCallsOnFail = False
+    # NAT helpers off: they rewrite Contact/Via from what the registrar saw, which on loopback
+    # and behind a provider SBC only causes a second REGISTER (§2: set everything explicitly).
+    nat = cfg.natConfig
+    nat.iceEnabled = False
+    nat.sipStunUse = pj.PJSUA_STUN_USE_DISABLED
+    nat.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
+    nat.contactRewriteUse = 0
+    nat.viaRewriteUse = 0
+    nat.sdpNatRewriteUse = 0
+    media = cfg.mediaConfig
+    mtc = media.transportConfig
+    mtc.boundAddress = options.bind_host
+    if options.public_host:
+        mtc.publicAddress = options.public_host
+    mtc.port = options.rtp_port_start  # never pjsua's default 4000 (§10.9)
+    mtc.portRange = options.rtp_port_range
+    media.srtpUse = _SRTP_USE[acc.srtp]
+    # Secure signalling 1 (default) demands TLS for SRTP; over UDP/TCP that makes mandatory
+    # SRTP fail with PJSIP_ESESSIONINSECURE (§3), so it is required only on TLS accounts.
+    media.srtpSecureSignaling = 1 if acc.transport == "tls" else 0
+    if acc.srtp != "off":
+        for suite in acc.srtp_suites:
+            crypto = pj.SrtpCrypto()
+            crypto.name = suite
+            media.srtpOpt.cryptos.append(crypto)
+            rtp_keep.append(crypto)
+        media.srtpOpt.keyings.clear()
+        media.srtpOpt.keyings.append(pj.PJMEDIA_SRTP_KEYING_SDES)
+    return cfg
