@@ -6,23 +6,26 @@ their own event loop. Startup problems raise LabStartError with a message for th
 
 from __future__ import annotations
 
+import hashlib
+import os
 import secrets
+import socket
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from softphone.lab.auth import Authenticator
 from softphone.lab.bindings import BindingTable
+from softphone.lab.ipc import PeerLink
 from softphone.lab.limits import FailureThrottle, RateLimiter
 from softphone.lab.proxy import ForkingProxy
 from softphone.lab.registrar import Registrar, RegistrarPolicy
 from softphone.lab.routing import DialogTokens, SelfMatcher
 from softphone.lab.server import LabServer, TraceSink
+from softphone.lab.sharding import owner_of_aor
 from softphone.lab.store import LabStore, StoreError
 from softphone.lab.transport import ListenSpec
 from softphone.lab.users import UserDirectory
-from softphone.sip.build import new_tag
 from softphone.sip.digest import NonceManager
 from softphone.sip.trace import SipTrace
 
@@ -48,33 +51,58 @@ class Settings:
     tls: ssl.SSLContext | None
     trace: Path | None
     quiet: bool
-    notes: list[str] = field(default_factory=list)
+    workers: int = 1
+    # One secret per run, shared by every worker process: nonces and dialog tokens made by one
+    # worker must verify in another, and the To tag of our responses stays the same.
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+
+    def key(self, purpose: str) -> bytes:
+        """A key for one purpose, derived from the run's secret."""
+        return hashlib.sha256(self.secret + purpose.encode()).digest()
+
+
+@dataclass
+class Shard:
+    """This process's place among the lab workers and its links to the others."""
+
+    index: int
+    count: int
+    links: dict[int, PeerLink]
+    sockets: list[tuple[ListenSpec, socket.socket]]  # bound by the master, shared
 
 
 class JsonlTraceWriter:
-    """--trace: one JSON object per line; credentials masked by SipTrace.to_json."""
+    """--trace: one JSON object per line; credentials masked by SipTrace.to_json.
+
+    Lines are written in whole batches with one O_APPEND write, so several worker processes
+    can share the file without interleaving parts of lines."""
 
     def __init__(self, path: Path) -> None:
         try:
-            self._file: IO[str] = path.open("a", encoding="utf-8")
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
             raise LabStartError(f"cannot write trace file {path}: {exc.strerror or exc}") from exc
+        self._lines: list[str] = []
 
     def __call__(self, record: SipTrace) -> None:
-        self._file.write(record.to_json() + "\n")
+        self._lines.append(record.to_json() + "\n")
 
     def flush(self) -> None:
-        self._file.flush()
+        if self._lines:
+            os.write(self._fd, "".join(self._lines).encode("utf-8", "surrogateescape"))
+            self._lines = []
 
     def close(self) -> None:
-        self._file.close()
+        self.flush()
+        os.close(self._fd)
 
 
 class LabInstance:
-    """Start and stop one lab server in the running event loop."""
+    """Start and stop one lab server in the running event loop (one worker, or the whole lab)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, shard: Shard | None = None) -> None:
         self.settings = settings
+        self.shard = shard
         self.server: LabServer | None = None
         self.user_count = 0
         self.kept_bindings = 0
@@ -91,25 +119,49 @@ class LabInstance:
         try:
             if settings.trace is not None:
                 self._writer = JsonlTraceWriter(settings.trace)
-            store.save_users(settings.users.records())
+            if self.shard is None:  # with workers, the master saved the users before forking
+                store.save_users(settings.users.records())
             users = UserDirectory(settings.realm, store.load_users())
             bindings = BindingTable()
             sinks: list[TraceSink] = [self._writer] if self._writer is not None else []
             self.server = server = LabServer(self._registrar(users, bindings), store, sinks)
-            bindings.load(store.load_bindings(server.wall_clock()))
+            bindings.load(
+                [b for b in store.load_bindings(server.wall_clock()) if self._owns(b.aor)]
+            )
             self.user_count, self.kept_bindings = len(users), len(bindings)
+            bound = await self._listen(server)
+            server.router = self._proxy(server)
+            if self.shard is not None:
+                server.join_shard(self.shard.index, self.shard.count, self.shard.links)
+            await server.start()
+            return bound
+        except BaseException:
+            await self.stop()
+            raise
+
+    def _owns(self, aor: str) -> bool:
+        shard = self.shard
+        return shard is None or owner_of_aor(aor, shard.count) == shard.index
+
+    async def _listen(self, server: LabServer) -> list[ListenSpec]:
+        settings = self.settings
+        if self.shard is None:
             bound = []
             for spec in settings.listen:
                 try:
                     bound.append(await server.hub.listen(spec, settings.tls))
                 except OSError as exc:
                     raise LabStartError(f"cannot listen on {spec}: {exc.strerror or exc}") from exc
-            server.router = self._proxy(server)
-            await server.start()
             return bound
-        except BaseException:
-            await self.stop()
-            raise
+        # Every worker reads the shared UDP sockets; streams live in worker 0 only, the others
+        # send through it, so a connection is always found where the proxy expects it.
+        for spec, sock in self.shard.sockets:
+            if spec.transport == "UDP" or self.shard.index == 0:
+                await server.hub.adopt(sock, spec.transport, settings.tls)
+            else:
+                server.hub.bound.append(spec)
+                sock.close()
+        return list(server.hub.bound)
 
     async def stop(self) -> None:
         """Stop listening, write pending bindings and traces, close files. Idempotent."""
@@ -128,7 +180,7 @@ class LabInstance:
         auth = Authenticator(
             settings.realm,
             users,
-            NonceManager(secrets.token_bytes(32)),
+            NonceManager(settings.key("nonce")),
             FailureThrottle(settings.fail_limit, float(settings.fail_window)),
             settings.algorithms,
         )
@@ -138,7 +190,7 @@ class LabInstance:
             bindings=bindings,
             rate=RateLimiter(settings.register_rate),
             policy=settings.policy,
-            to_tag=new_tag(),
+            to_tag=settings.key("to-tag").hex()[:12],
         )
 
     def _proxy(self, server: LabServer) -> ForkingProxy:
@@ -149,5 +201,6 @@ class LabInstance:
             users=registrar.auth.users,
             bindings=registrar.bindings,
             matcher=SelfMatcher(server.hub.bound, self.settings.domains),
-            tokens=DialogTokens(secrets.token_bytes(32)),
+            tokens=DialogTokens(self.settings.key("dialog")),
+            worker=self.shard.index if self.shard is not None else 0,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -19,10 +20,11 @@ from softphone.lab.bindings import Binding, BindingTable
 from softphone.lab.forking import COMPLETED_ELSEWHERE, Branch, ForwardContext
 from softphone.lab.registrar import Source
 from softphone.lab.routing import DialogTokens, Hop, SelfMatcher, hop_for, record_route
+from softphone.lab.sharding import make_branch
 from softphone.lab.transport import Address, ListenSpec
 from softphone.lab.txn_runner import Message, Slot, TransactionRunner
 from softphone.lab.users import UserDirectory
-from softphone.sip.build import make_response, new_branch, new_tag
+from softphone.sip.build import make_response, new_tag
 from softphone.sip.errors import SipParseError
 from softphone.sip.message import SipRequest, SipResponse
 from softphone.sip.transaction import ClientTransaction, ServerTransaction, make_cancel
@@ -50,6 +52,7 @@ class ForkingProxy:
         matcher: SelfMatcher,
         tokens: DialogTokens,
         timer_c: float = TIMER_C,
+        worker: int = 0,
     ) -> None:
         self.server = server
         self.auth = auth
@@ -58,6 +61,7 @@ class ForkingProxy:
         self.matcher = matcher
         self.tokens = tokens
         self.timer_c = timer_c
+        self.worker = worker  # in our Via branches, so responses find this worker
         self.runner = TransactionRunner(self._send)
         self._contexts: dict[int, ForwardContext] = {}  # id(server txn) -> context
 
@@ -205,8 +209,9 @@ class ForkingProxy:
         request.headers.set("Max-Forwards", str(max(0, (request.max_forwards or 70) - 1)))
         outbound = self.server.hub.local_for(branch.hop.transport)
         sent_by = _hostport(outbound) if outbound else "127.0.0.1"
+        via_branch = make_branch(self.worker, secrets.token_hex(8))
         request.headers.prepend(
-            "Via", f"SIP/2.0/{branch.hop.transport} {sent_by};branch={new_branch()}"
+            "Via", f"SIP/2.0/{branch.hop.transport} {sent_by};branch={via_branch}"
         )
 
     # ------------------------------------------------------------------ responses
@@ -324,7 +329,9 @@ class ForkingProxy:
         outbound = self.server.hub.local_for(hop.transport)
         sent_by = _hostport(outbound) if outbound else "127.0.0.1"
         # §16.11: a stateless forward keeps a branch derived from the incoming one.
-        branch = f"z9hG4bKsl{self.tokens.make(ack.top_via.branch or ack.call_id)}"
+        branch = make_branch(
+            self.worker, "sl" + self.tokens.make(ack.top_via.branch or ack.call_id)
+        )
         out.headers.prepend("Via", f"SIP/2.0/{hop.transport} {sent_by};branch={branch}")
         self._send(hop.transport, hop.address, out)
 

@@ -103,6 +103,12 @@ def build_parser(prog: str = "softphone registrar") -> argparse.ArgumentParser:
     p.add_argument("--tls-cert", type=Path, help="PEM certificate (default: self-signed)")
     p.add_argument("--tls-key", type=Path, help="PEM private key")
     p.add_argument("--trace", type=Path, metavar="FILE.jsonl", help="write every message as JSON")
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="processes sharing the ports, each owning a shard of the AORs (1)",
+    )
     p.add_argument("--quiet", action="store_true", help="no informational lines on stderr")
     return p
 
@@ -155,6 +161,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         tls=tls,
         trace=args.trace,
         quiet=args.quiet,
+        workers=max(1, args.workers),
     )
 
 
@@ -210,6 +217,10 @@ def main(argv: list[str]) -> int:
     try:
         settings = settings_from_args(args)
         _install_fast_loop()
+        if settings.workers > 1:
+            from softphone.lab.workers import run_workers
+
+            return run_workers(settings, sys.stdout)
         asyncio.run(serve(settings, sys.stdout))
     except (CliError, LabStartError) as exc:
         print(f"softphone registrar: error: {exc}", file=sys.stderr)

@@ -7,13 +7,16 @@ This is the only place where the pure registrar/proxy logic meets asyncio and th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from typing import Protocol
 
+from softphone.lab.ipc import HANDLE, SEND, Envelope, PeerLink
 from softphone.lab.registrar import Registrar, Source
 from softphone.lab.routing import hop_for
+from softphone.lab.sharding import owner_of
 from softphone.lab.store import LabStore
 from softphone.lab.transport import Address, TransportHub
 from softphone.sip.build import make_response
@@ -64,6 +67,8 @@ class LabServer:
         self._recent: dict[ServerKey, bytes] = {}
         self._older: dict[ServerKey, bytes] = {}
         self._rotated = 0.0
+        self._shard_index, self._shard_count = 0, 1
+        self._links: dict[int, PeerLink] = {}
 
     async def start(self) -> None:
         self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
@@ -95,8 +100,38 @@ class LabServer:
             except Exception:  # keep serving even if the disk is full; say so in the log
                 log.exception("could not write bindings to the database")
 
+    # -- workers --
+    def join_shard(self, index: int, count: int, links: dict[int, PeerLink]) -> None:
+        """Become worker `index` of `count`; messages owned elsewhere go over `links`."""
+        self._shard_index, self._shard_count, self._links = index, count, links
+        for link in links.values():
+            link.on_envelope = self._on_envelope
+
+    def _on_envelope(self, envelope: Envelope) -> None:
+        try:
+            if envelope.kind == HANDLE:
+                self._process(envelope.transport, envelope.data, envelope.peer, envelope.local)
+            elif envelope.kind == SEND:
+                self._transmit(envelope.transport, envelope.peer, envelope.data)
+        except Exception:
+            log.exception("failed to handle a message from another worker")
+
     # -- receive path --
     def _receive(self, transport: str, data: bytes, peer: Address, local: Address) -> None:
+        if self._shard_count > 1:
+            owner = owner_of(data, self._shard_count)
+            if owner is not None and owner != self._shard_index:
+                if transport != "UDP":
+                    self._alias_from_bytes(transport, data, peer)
+                self._links[owner].send(Envelope(HANDLE, transport, peer, local, data))
+                return
+        self._process(transport, data, peer, local)
+
+    def _alias_from_bytes(self, transport: str, data: bytes, peer: Address) -> None:
+        with contextlib.suppress(SipParseError):
+            self._remember_aliases(transport, parse_message(data, datagram=False), peer)
+
+    def _process(self, transport: str, data: bytes, peer: Address, local: Address) -> None:
         now = self.wall_clock()
         try:
             # Lazy validation: REGISTER pays only for the headers the registrar reads; the
@@ -113,7 +148,7 @@ class LabServer:
             self._answer_malformed(transport, data, peer, local, error_status, error or "")
             return
         source = Source(transport, peer[0], peer[1])
-        if transport != "UDP":
+        if transport != "UDP" and self._shard_index == 0:
             self._remember_aliases(transport, message, peer)
         try:
             self._dispatch(message, source, local, now)
@@ -200,9 +235,7 @@ class LabServer:
         """Send serialised response bytes; `response` is their parsed form for the trace (None:
         parse them again if a trace wants them)."""
         address = (source.host, source.port)
-        if not self.hub.send_nowait(source.transport, address, data):
-            log.warning("no connection to send a response to %s", format_address(*address))
-            return
+        self._transmit(source.transport, address, data)
         if self.sinks:
             self._trace(self.wall_clock(), "out", source.transport, local, address, data, response)
 
@@ -215,7 +248,13 @@ class LabServer:
         local = (local_spec.host, local_spec.port) if local_spec else ("", 0)
         if self.sinks:
             self._trace(self.wall_clock(), "out", transport, local, address, data, message)
-        if not self.hub.send_nowait(transport, address, data):
+        self._transmit(transport, address, data)
+
+    def _transmit(self, transport: str, address: Address, data: bytes) -> None:
+        """UDP from any worker; TCP/TLS through worker 0, which holds every stream."""
+        if transport != "UDP" and self._shard_index != 0:
+            self._links[0].send(Envelope(SEND, transport, address, ("", 0), data))
+        elif not self.hub.send_nowait(transport, address, data):
             asyncio.get_running_loop().create_task(self._send_later(transport, address, data))
 
     async def _send_later(self, transport: str, address: Address, data: bytes) -> None:

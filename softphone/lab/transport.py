@@ -14,6 +14,7 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from softphone.sip.errors import SipParseError
 from softphone.sip.framer import KEEPALIVE_PING, StreamFramer
@@ -61,8 +62,8 @@ class StreamConnection(asyncio.Protocol):
         self.ready = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses but have the same methods.
+        self.transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         if sock is not None:
             # Nagle delays small SIP messages behind un-ACKed ones (peers.md: ~40 ms per hop).
@@ -116,31 +117,29 @@ class TransportHub:
 
     async def listen(self, spec: ListenSpec, server_tls: ssl.SSLContext | None) -> ListenSpec:
         """Start one listener; returns the spec with the real port (for port 0)."""
+        return await self.adopt(bind_socket(spec), spec.transport, server_tls)
+
+    async def adopt(
+        self, sock: socket.socket, transport_name: str, server_tls: ssl.SSLContext | None
+    ) -> ListenSpec:
+        """Serve on an already bound socket (the lab's worker processes share them)."""
         loop = asyncio.get_running_loop()
-        if spec.transport == "UDP":
-            sock = socket.socket(_family(spec.host), socket.SOCK_DGRAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-            sock.bind((spec.host, spec.port))
-            local = sock.getsockname()
-            address = (local[0], local[1])
+        local = sock.getsockname()
+        address = (local[0], local[1])
+        if transport_name == "UDP":
             transport, _ = await loop.create_datagram_endpoint(
                 lambda: _Datagram(self.receive, address), sock=sock
             )
             self._udp[address] = transport
         else:
-            tls = server_tls if spec.transport == "TLS" else None
+            tls = server_tls if transport_name == "TLS" else None
             server = await loop.create_server(
-                lambda: StreamConnection(self, spec.transport),
-                spec.host,
-                spec.port,
-                ssl=tls,
-                reuse_address=True,
+                lambda: StreamConnection(self, transport_name), sock=sock, ssl=tls
             )
             self._servers.append(server)
-            local = server.sockets[0].getsockname()
-            address = (local[0], local[1])
-        bound = ListenSpec(spec.transport, address[0], address[1])
-        self.bound.append(bound)
+        bound = ListenSpec(transport_name, address[0], address[1])
+        if bound not in self.bound:
+            self.bound.append(bound)
         return bound
 
     def local_for(self, transport_name: str) -> ListenSpec | None:
@@ -210,6 +209,25 @@ class TransportHub:
             conn.close()
         for server in self._servers:
             await server.wait_closed()
+
+
+def bind_socket(spec: ListenSpec) -> socket.socket:
+    """Bind (and for TCP/TLS, listen on) a socket for a listener; OSError if it cannot."""
+    if spec.transport == "UDP":
+        sock = socket.socket(_family(spec.host), socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+    else:
+        sock = socket.socket(_family(spec.host), socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((spec.host, spec.port))
+        if spec.transport != "UDP":
+            sock.listen(512)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
 
 
 def _family(host: str) -> socket.AddressFamily:

@@ -11,7 +11,6 @@ one Kamailio.
 
 from __future__ import annotations
 
-import re
 import socket
 import ssl
 from datetime import UTC, datetime, timedelta
@@ -21,37 +20,25 @@ from typing import Any
 import pytest
 
 from tests.interop.conftest import BULK_USERS, NAMED_USERS
+from tests.interop.flows import (
+    call,
+    explain,
+    final_header_names,
+    received,
+    register_contacts,
+    register_many,
+    register_once,
+    sent,
+)
 from tests.peers.kamailio import Kamailio
-from tests.peers.sipp import RegisteredUas, Sipp, SippResult, scenario, write_injection
+from tests.peers.sipp import RegisteredUas, scenario
 
 pytestmark = pytest.mark.interop
 
 
-def _ok(result: SippResult, server: Kamailio) -> str:
-    return f"{result.explain()}\n--- kamailio ---\n{server.log[-3000:]}"
-
-
-def _sent(messages: str) -> list[str]:
-    """First lines of the messages sipp sent, from its -trace_msg log."""
-    return re.findall(r"message sent \(\d+ bytes\):\n\n([^\r\n]+)", messages)
-
-
-def _received(messages: str) -> list[str]:
-    return re.findall(r"message received \[\d+\] bytes :\n\n([^\r\n]+)", messages)
-
-
 def test_many_users_register_with_digest(kamailio: Kamailio, tmp_path: Path) -> None:
-    users = write_injection(tmp_path / "users.csv", [(u, p, u) for u, p in BULK_USERS.items()])
-    result = Sipp(
-        scenario("register_digest"),
-        (kamailio.host, kamailio.port),
-        injection=users,
-        calls=len(BULK_USERS),
-        rate=2000,
-        limit=20,
-        timeout_s=20,
-    ).run()
-    assert result.returncode == 0, _ok(result, kamailio)
+    result = register_many(kamailio, tmp_path, BULK_USERS)
+    assert result.returncode == 0, explain(result, kamailio)
     assert (result.successful, result.failed) == (len(BULK_USERS), 0)
 
 
@@ -65,55 +52,22 @@ def test_many_users_register_with_digest(kamailio: Kamailio, tmp_path: Path) -> 
 def test_bad_credentials_give_up_after_second_401(
     kamailio: Kamailio, tmp_path: Path, scenario_name: str, user: str, password: str
 ) -> None:
-    users = write_injection(tmp_path / "user.csv", [(user, password, user)])
-    result = Sipp(
-        scenario(scenario_name),
-        (kamailio.host, kamailio.port),
-        injection=users,
-        calls=1,
-        trace_messages=True,
-        timeout_s=10,
-    ).run()
-    assert result.returncode == 0, _ok(result, kamailio)
+    result = register_once(kamailio, tmp_path, scenario_name, user, password)
+    assert result.returncode == 0, explain(result, kamailio)
     assert result.successful == 1
     # Exactly one answer to the challenge, then silence (RFC 3261 §22.2).
-    assert _sent(result.messages) == [f"REGISTER sip:{kamailio.host}:{kamailio.port} SIP/2.0"] * 2
-    assert _received(result.messages) == ["SIP/2.0 401 Unauthorized"] * 2
+    assert sent(result.messages) == [f"REGISTER sip:{kamailio.host}:{kamailio.port} SIP/2.0"] * 2
+    assert received(result.messages) == ["SIP/2.0 401 Unauthorized"] * 2
 
 
 def test_wrong_password_and_unknown_user_look_alike(kamailio: Kamailio, tmp_path: Path) -> None:
     """No user-existence oracle: the final 401s carry the same header fields."""
-    finals = []
-    for name, user, password in [
-        ("register_wrong_password", "frank", NAMED_USERS["frank"]),
-        ("register_unknown_user", "mallory", "mallory-pw"),
-    ]:
-        users = write_injection(tmp_path / f"{name}.csv", [(user, password, user)])
-        result = Sipp(
-            scenario(name),
-            (kamailio.host, kamailio.port),
-            injection=users,
-            calls=1,
-            trace_messages=True,
-            timeout_s=10,
-        ).run()
-        assert result.returncode == 0, _ok(result, kamailio)
-        last = result.messages.rsplit("message received", 1)[1]
-        finals.append(sorted(re.findall(r"^([A-Za-z-]+):", last, flags=re.M)))
-    assert finals[0] == finals[1]
-
-
-def _call(server: Kamailio, tmp_path: Path, callee: str) -> SippResult:
-    caller = write_injection(tmp_path / "caller.csv", [("alice", NAMED_USERS["alice"])])
-    return Sipp(
-        scenario("uac_invite_auth"),
-        (server.host, server.port),
-        injection=caller,
-        service=callee,
-        calls=1,
-        trace_messages=True,
-        timeout_s=10,
-    ).run()
+    wrong = register_once(
+        kamailio, tmp_path, "register_wrong_password", "frank", NAMED_USERS["frank"]
+    )
+    unknown = register_once(kamailio, tmp_path, "register_unknown_user", "mallory", "mallory-pw")
+    assert wrong.returncode == 0, explain(wrong, kamailio)
+    assert final_header_names(wrong) == final_header_names(unknown)
 
 
 def test_invite_with_proxy_auth_reaches_registered_uas(kamailio: Kamailio, tmp_path: Path) -> None:
@@ -121,13 +75,13 @@ def test_invite_with_proxy_auth_reaches_registered_uas(kamailio: Kamailio, tmp_p
     with RegisteredUas(
         registrar, "carol", NAMED_USERS["carol"], scenario("uas_register_answer"), timeout_s=15
     ) as uas:
-        uac = _call(kamailio, tmp_path, "carol")
+        uac = call(kamailio, tmp_path, ("alice", NAMED_USERS["alice"]), "carol")
         callee = uas.wait(timeout=10)
-    assert uac.returncode == 0, _ok(uac, kamailio)
-    assert callee.returncode == 0, _ok(callee, kamailio)
-    received = _received(uac.messages)
-    assert received[0].startswith("SIP/2.0 407")
-    assert "SIP/2.0 200 OK" in received
+    assert uac.returncode == 0, explain(uac, kamailio)
+    assert callee.returncode == 0, explain(callee, kamailio)
+    answers = received(uac.messages)
+    assert answers[0].startswith("SIP/2.0 407")
+    assert "SIP/2.0 200 OK" in answers
     # The INVITE reached the UAS through the proxy: its Record-Route and two Vias.
     invite = callee.messages.split("INVITE sip:carol@", 1)[1].split("\n\n", 1)[0]
     assert f"Record-Route: <sip:{kamailio.host}:{kamailio.port};lr" in invite
@@ -145,34 +99,22 @@ def test_fork_one_answers_other_gets_cancel_with_reason(kamailio: Kamailio, tmp_
         ) as answering,
         RegisteredUas(registrar, "dave", password, scenario("uas_register_ring_cancel")) as losing,
     ):
-        uac = _call(kamailio, tmp_path, "dave")
+        uac = call(kamailio, tmp_path, ("alice", NAMED_USERS["alice"]), "dave")
         answered = answering.wait(timeout=10)
         cancelled = losing.wait(timeout=10)
-    assert uac.returncode == 0, _ok(uac, kamailio)
-    assert answered.returncode == 0, _ok(answered, kamailio)
+    assert uac.returncode == 0, explain(uac, kamailio)
+    assert answered.returncode == 0, explain(answered, kamailio)
     # The losing UAS's scenario checks the Reason header itself (ereg check_it).
-    assert cancelled.returncode == 0, _ok(cancelled, kamailio)
+    assert cancelled.returncode == 0, explain(cancelled, kamailio)
     assert 'Reason: SIP;cause=200;text="Call completed elsewhere"' in cancelled.messages
 
 
 def test_eleventh_contact_is_refused(kamailio: Kamailio, tmp_path: Path) -> None:
     password = NAMED_USERS["erin"]
-    contacts = write_injection(
-        tmp_path / "contacts.csv", [("erin", password, f"erin-{i}") for i in range(11)]
-    )
-    result = Sipp(
-        scenario("register_digest"),
-        (kamailio.host, kamailio.port),
-        injection=contacts,
-        calls=11,
-        limit=1,  # one after the other: the 11th is the one refused
-        rate=1000,
-        trace_messages=True,
-        timeout_s=10,
-    ).run()
-    assert result.returncode == 1, _ok(result, kamailio)
+    result = register_contacts(kamailio, tmp_path, "erin", password, 11)
+    assert result.returncode == 1, explain(result, kamailio)
     assert (result.successful, result.failed) == (10, 1)
-    assert _received(result.messages)[-1] == "SIP/2.0 503 Service Unavailable"
+    assert received(result.messages)[-1] == "SIP/2.0 503 Service Unavailable"
     assert "P-Registrar-Error: Too many registered contacts" in result.messages
 
 
