@@ -6,6 +6,7 @@ printed (run with -s to see them) and bounded loosely: they are measured, not as
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -159,7 +160,7 @@ def test_registrar_down_then_up_retries_on_a_predictable_schedule(
         )
     assert [e["retry_in"] for e in retries] == [1, 2, 2]
     attempts = [t["_t"] for t in proc.events if t["type"] == "TraceEvent"]
-    gaps = [round(b - a, 1) for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [round(b - a, 1) for a, b in itertools.pairwise(attempts)]
     print(f"\nREGISTER attempts {len(attempts)}, gaps {gaps}")
     assert gaps[:2] == pytest.approx([1.0, 2.0], abs=0.25)
     # Back up on the same port: the next scheduled retry registers.

@@ -75,7 +75,7 @@ def test_ip_acl() -> None:
 
 
 def test_options_validation() -> None:
-    with pytest.raises(ValueError, match="TLS 1.3"):
+    with pytest.raises(ValueError, match=r"TLS 1\.3"):
         EngineOptions(tls_min="1.3")
     with pytest.raises(ValueError, match="go together"):
         EngineOptions(tls_cert_file="/x.crt")
