@@ -33,10 +33,14 @@ _DUMMY_HA1 = "0" * 64
 
 @dataclass(frozen=True, slots=True)
 class AuthResult:
-    """Either the authenticated username, or the response to send instead of serving."""
+    """Either the authenticated username, or the response to send instead of serving.
+
+    `replayed`: the digest was right but its nonce count was used already: a replay, or a
+    retransmission of a request we served (the registrar tells the two apart)."""
 
     username: str | None
     response: SipResponse | None
+    replayed: bool = False
 
 
 class Authenticator:
@@ -57,6 +61,9 @@ class Authenticator:
         self.algorithms = algorithms
         # RFC 8760 §2.4: one challenge per algorithm, most preferred first.
         self._offered = {a.upper() for a in algorithms}
+        # Everything of a challenge but the nonce, formatted once (nonces are URL-safe base64,
+        # so they never need quoting); checked against the full formatter at start-up.
+        self._templates = [_template(realm, algorithm) for algorithm in algorithms]
 
     def authenticate(
         self, request: SipRequest, source_host: str, now: float, *, proxy: bool, to_tag: str
@@ -88,7 +95,8 @@ class Authenticator:
             return AuthResult(user.username, None)
         # The password was right; only the nonce was old, forged or reused: just re-challenge.
         stale = status is NonceStatus.STALE
-        return AuthResult(None, self._challenge(request, now, proxy, to_tag, stale=stale))
+        challenge = self._challenge(request, now, proxy, to_tag, stale=stale)
+        return AuthResult(user.username, challenge, replayed=status is NonceStatus.REPLAY)
 
     def _credentials(self, request: SipRequest, proxy: bool) -> Credentials | None:
         header = "proxy-authorization" if proxy else "authorization"
@@ -106,8 +114,14 @@ class Authenticator:
     ) -> SipResponse:
         nonce = self.nonces.new_nonce(now)
         header = "Proxy-Authenticate" if proxy else "WWW-Authenticate"
-        extra = [
-            (header, format_challenge(Challenge(self.realm, nonce, alg, ("auth",), stale=stale)))
-            for alg in self.algorithms
-        ]
+        suffix = ", stale=TRUE" if stale else ""
+        extra = [(header, f"{head}{nonce}{tail}{suffix}") for head, tail in self._templates]
         return make_response(request, 407 if proxy else 401, to_tag=to_tag, extra=extra)
+
+
+def _template(realm: str, algorithm: str) -> tuple[str, str]:
+    """The text of a challenge before and after its nonce."""
+    marker = "NONCE"
+    full = format_challenge(Challenge(realm, marker, algorithm, ("auth",)))
+    head, _, tail = full.partition(f'"{marker}"')
+    return head + '"', '"' + tail

@@ -30,6 +30,9 @@ class Binding:
     source_host: str = ""
     source_port: int = 0
     user_agent: str = ""
+    branch: str = (
+        ""  # top Via branch of the REGISTER that set it: spots retransmissions (memory only)
+    )
 
     def remaining(self, now: float) -> int:
         return max(0, int(self.expires_at - now + 0.5))

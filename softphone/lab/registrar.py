@@ -93,6 +93,9 @@ class Registrar:
             return self._reply(request, 503, "Too Many REGISTERs", [("Retry-After", "1")])
         result = self.auth.authenticate(request, source.host, now, proxy=False, to_tag=self.to_tag)
         if result.response is not None:
+            if result.replayed and result.username == aor and self._served(request, aor, now):
+                # §8.2.7: a stateless UAS answers a retransmission as it answered the original.
+                return self._ok(request, aor, now)
             return result.response
         if result.username != aor:
             # §10.3 step 3: these credentials may not change this AOR's bindings.
@@ -131,6 +134,7 @@ class Registrar:
             raise _Refused(self._too_many(request, aor))
         cseq = request.cseq.number
         user_agent = request.headers.get("user-agent") or ""
+        branch = request.top_via.branch or ""
         for contact, key, expires in plan:
             if expires == 0:
                 self.bindings.remove(aor, key)
@@ -150,6 +154,7 @@ class Registrar:
                     source_host=source.host,
                     source_port=source.port,
                     user_agent=user_agent,
+                    branch=branch,
                 )
             )
 
@@ -172,9 +177,25 @@ class Registrar:
         return min(expires, self.policy.max_expires)
 
     def _check_order(self, request: SipRequest, binding: Binding) -> None:
-        """§10.3 step 7: same Call-ID needs a higher CSeq, otherwise the update fails."""
-        if binding.call_id == request.call_id and request.cseq.number <= binding.cseq:
+        """§10.3 step 7: same Call-ID needs a higher CSeq, otherwise the update fails (a
+        retransmission of the request that set the binding is not an update: it passes)."""
+        same_call = binding.call_id == request.call_id
+        if same_call and request.cseq.number <= binding.cseq:
+            if self._is_retransmission(request, binding):
+                return
             raise _Refused(self._reply(request, 500, "Out Of Order CSeq"))
+
+    @staticmethod
+    def _is_retransmission(request: SipRequest, binding: Binding) -> bool:
+        return (
+            binding.call_id == request.call_id
+            and binding.cseq == request.cseq.number
+            and binding.branch == (request.top_via.branch or "")
+        )
+
+    def _served(self, request: SipRequest, aor: str, now: float) -> bool:
+        """Did this very request (Call-ID, CSeq, branch) set one of the AOR's bindings?"""
+        return any(self._is_retransmission(request, b) for b in self.bindings.current(aor, now))
 
     def _too_many(self, request: SipRequest, aor: str) -> SipResponse:
         limit = self.policy.max_contacts

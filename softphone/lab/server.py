@@ -29,13 +29,11 @@ from softphone.sip.message import (
     validate_message,
 )
 from softphone.sip.trace import Direction, SipTrace, format_address, make_trace
-from softphone.sip.transaction import ServerKey, server_key
 from softphone.sip.uri import SipUri
 
 log = logging.getLogger(__name__)
 TraceSink = Callable[[SipTrace], None]
 FLUSH_INTERVAL = 0.2  # seconds between write-behind batches
-TIMER_J = 32.0  # 64*T1: how long a REGISTER response is kept for retransmissions (§17.2.2)
 
 
 class RequestRouter(Protocol):
@@ -62,11 +60,6 @@ class LabServer:
         self.router: RequestRouter | None = None
         self._flusher: asyncio.Task[None] | None = None
         self.wall_clock: Callable[[], float] = time.time
-        # Serialised responses, not objects: bytes are invisible to the cyclic garbage
-        # collector, which otherwise walks ~10^5 cached messages on every full collection.
-        self._recent: dict[ServerKey, bytes] = {}
-        self._older: dict[ServerKey, bytes] = {}
-        self._rotated = 0.0
         self._shard_index, self._shard_count = 0, 1
         self._links: dict[int, PeerLink] = {}
 
@@ -175,19 +168,11 @@ class LabServer:
             self.send_response(make_response(message, 501), source, local)
 
     def _register(self, request: SipRequest, source: Source, local: Address, now: float) -> None:
-        """REGISTER is answered at once, so its server transaction (§17.2.2) reduces to "resend
-        the same response to a retransmission until Timer J": a two-generation cache does that
-        without a timer per request, which matters at thousands of REGISTERs per second."""
-        key = server_key(request)
-        cached = self._recent.get(key) or self._older.get(key)
-        if cached is not None:
-            self.send_bytes(cached, None, source, local)
-            return
+        """REGISTER is handled as a stateless UAS (RFC 3261 §8.2.7): no transaction is kept,
+        a retransmission is answered again like the original (the registrar recognises its
+        own earlier update), so memory stays flat at thousands of REGISTERs per second."""
         response = self.registrar.handle(request, source, now)
-        if now - self._rotated > TIMER_J:
-            self._older, self._recent, self._rotated = self._recent, {}, now
-        self._recent[key] = data = response.to_bytes()
-        self.send_bytes(data, response, source, local)
+        self.send_bytes(response.to_bytes(), response, source, local)
 
     def _answer_malformed(
         self, transport: str, data: bytes, peer: Address, local: Address, status: int, reason: str

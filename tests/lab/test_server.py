@@ -38,14 +38,26 @@ def test_options_to_the_server_and_malformed_requests(tmp_path: Path) -> None:
         assert "CSeq" in answer.reason
 
 
-def test_register_retransmission_gets_the_same_response(tmp_path: Path) -> None:
+def test_register_retransmissions_are_answered_like_the_original(tmp_path: Path) -> None:
+    """A stateless UAS (RFC 3261 §8.2.7): the answer is regenerated, with the same outcome."""
     with running_lab(tmp_path / "db.sqlite") as (_, listeners):
-        request = RegisterClient("alice", "alice-pw").request(["<sip:alice@127.0.0.1:5070>"])
-        data = request.to_bytes()
-        first = udp_exchange(listeners["UDP"], data)
-        again = udp_exchange(listeners["UDP"], data)
-        assert response(first).status == 401
-        assert again == first  # same nonce, same bytes: the transaction answered, not the registrar
+        alice = RegisterClient("alice", "alice-pw")
+        first = alice.request(["<sip:alice@127.0.0.1:5070>"]).to_bytes()
+        challenge = response(udp_exchange(listeners["UDP"], first))
+        again = response(udp_exchange(listeners["UDP"], first))
+        assert (challenge.status, again.status) == (401, 401)
+        authorized = alice.request(
+            ["<sip:alice@127.0.0.1:5070>"], authorization=alice.answer(challenge)
+        )
+        ok = response(udp_exchange(listeners["UDP"], authorized.to_bytes()))
+        repeat = response(udp_exchange(listeners["UDP"], authorized.to_bytes()))
+        assert (ok.status, repeat.status) == (200, 200)
+        assert repeat.headers.get_all("contact") == ok.headers.get_all("contact")
+        # The same credentials in a new request (new branch) are a replay, not a retransmission.
+        replay = alice.request(
+            ["<sip:alice@127.0.0.1:5070>"], authorization=alice.answer(challenge)
+        )
+        assert response(udp_exchange(listeners["UDP"], replay.to_bytes())).status == 401
 
 
 def test_tcp_pipelined_requests_and_keepalive(tmp_path: Path) -> None:
