@@ -178,10 +178,17 @@ class EngineCall(pj.Call):  # type: ignore[misc]
             self.audio_index = mi.index
             self._read_stream(mi.index)
             audio = self.getAudioMedia(mi.index)
-            audio.adjustTxLevel(0.0 if self.muted else 1.0)  # Tx = towards the remote party
+            self._apply_mute(audio)
             self.files.attach(audio)
             if self.host.audio is not None:
                 self.host.audio.connect(audio)
+            else:
+                # Wire the (null) sound device like a real one: microphone → call → speaker.
+                # A call port with no source only gets heart-beat frames from the bridge, and
+                # then pjmedia sent only the first 5 digits of a DTMF string (measured).
+                devices = self.host.endpoint.audDevManager()
+                devices.getCaptureDevMedia().startTransmit(audio)
+                audio.startTransmit(devices.getPlaybackDevMedia())
             break
         self.publish(ci)
 
@@ -225,8 +232,15 @@ class EngineCall(pj.Call):  # type: ignore[misc]
     def set_mute(self, on: bool) -> None:
         self.muted = on
         if self.audio_index >= 0:
-            self.getAudioMedia(self.audio_index).adjustTxLevel(0.0 if on else 1.0)
+            self._apply_mute(self.getAudioMedia(self.audio_index))
         self.publish()
+
+    def _apply_mute(self, audio: Any) -> None:
+        # pjsua2 names levels from the media's side: AudioMedia.adjustRxLevel is what the call
+        # port receives from the bridge, i.e. what is sent to the remote party
+        # (media.cpp maps it to pjsua_conf_adjust_tx_level). adjustTxLevel would silence the
+        # remote party instead (measured: the tone still reached the far end).
+        audio.adjustRxLevel(0.0 if self.muted else 1.0)
 
     def refresh_files(self) -> None:
         if self.audio_index >= 0:

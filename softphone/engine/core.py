@@ -164,7 +164,10 @@ class Core:
             self.emit, self.watcher, self._origin_of, self._local_of, self._fork_seen
         )
         ep.libInit(endpoint_config(self.options, self.writer))
-        ep.audDevManager().setNullDev()  # keeps the conference clock running (§4)
+        if self.options.null_audio:
+            # The Linux wheel has no sound backend (§0); the null device keeps the conference
+            # clock running (setNoDev would stop it and no media would flow, §4).
+            ep.audDevManager().setNullDev()
         self._pin_codecs()
         self._listener("udp")
         self._listener("tcp")

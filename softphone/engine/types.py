@@ -125,6 +125,9 @@ class EngineOptions:
     `codecs` are pinned in this priority order and every other codec is disabled: speex, the
     library default, distorted the test tone in 2 of 8 runs (§4), and this wheel has no Opus.
     `tls_cert_file`/`tls_key_file` give the TLS listener an identity for inbound TLS.
+    `null_audio` runs the bridge on pjsua's null sound device (always right on Linux, where the
+    wheel has no sound backend; real audio then comes through an AudioBridge); False keeps
+    pjsua's default device, for wheels that have one.
     """
 
     bind_host: str = "0.0.0.0"

@@ -40,8 +40,11 @@ def rtp_block(size: int = 40) -> int:
 class EngineProc:
     """An Engine in a child process. Use as a context manager."""
 
-    def __init__(self, workdir: Path, name: str, **options: Any) -> None:
+    def __init__(
+        self, workdir: Path, name: str, wrapper: tuple[str, ...] = (), **options: Any
+    ) -> None:
         self.name = name
+        self.wrapper = wrapper  # e.g. ("strace", "-f", ...) in front of the interpreter
         self.workdir = Path(workdir)
         self.options = {"bind_host": "127.0.0.1", "rtp_port_range": 40, **options}
         self.options.setdefault("rtp_port_start", rtp_block())
@@ -61,7 +64,13 @@ class EngineProc:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with self.stderr_path.open("wb") as err:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.engine.runner", json.dumps(self.options)],
+                [
+                    *self.wrapper,
+                    sys.executable,
+                    "-m",
+                    "tests.engine.runner",
+                    json.dumps(self.options),
+                ],
                 cwd=REPO,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -204,6 +213,15 @@ class EngineProc:
                         f"{self.name}: no {type_} {fields} within {timeout}s\n{self.report()}"
                     )
                 self._cond.wait(min(left, 0.2))
+
+    def wait_count(
+        self, type_: str, count: int, timeout: float = 10.0, since: int = 0, **fields: Any
+    ) -> list[Event]:
+        """Wait until `count` matching events arrived; return them."""
+        self.wait_event(
+            type_, timeout, since, where=lambda e: len(self.find(type_, since, **fields)) >= count
+        )
+        return self.find(type_, since, **fields)[:count]
 
     def traces(self, since: int = 0) -> list[dict[str, Any]]:
         with self._cond:

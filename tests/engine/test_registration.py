@@ -7,6 +7,7 @@ printed (run with -s to see them) and bounded loosely: they are measured, not as
 from __future__ import annotations
 
 import itertools
+import shutil
 import time
 from collections.abc import Callable
 from typing import Any
@@ -242,3 +243,30 @@ def test_certificate_problems_are_explained(
     failed = proc.wait_event("RegistrationEvent", state="retrying")
     assert words in failed["explanation"]
     assert not [t for t in proc.traces() if t["direction"] == "in"]  # nothing got through
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace not installed")
+def test_tcp_nodelay_on_tcp_and_tls_connections(
+    make_kamailio: Callable[..., Kamailio], pki: PeerPki, tmp_path: Any
+) -> None:
+    """pjsip applies TransportConfig/TlsConfig sockOptParams to its outgoing connections: the
+    syscalls show TCP_NODELAY set on the very sockets that connect to the registrar."""
+    kam = make_kamailio(tls_cert=pki.leaf.cert, tls_key=pki.leaf.key)
+    trace = tmp_path / "strace.txt"
+    wrapper = ("strace", "-f", "-e", "trace=setsockopt,connect", "-o", str(trace))
+    with EngineProc(tmp_path, "nodelay", wrapper=wrapper) as proc:
+        for name, transport, port in (("tcp", "tcp", kam.port), ("tls", "tls", kam.tls_port)):
+            proc.cmd(
+                "add_account",
+                **account(name, "alice", "alice-pw", kam.domain, port, transport=transport,
+                          ca_file=str(pki.ca_cert)),
+            )  # fmt: skip
+            _registered(proc, name)
+    assert proc.returncode == 0
+    lines = trace.read_text().splitlines()
+    for port in (kam.port, kam.tls_port):
+        connect = next(i for i, line in enumerate(lines) if f"htons({port})" in line)
+        pid, call = lines[connect].split(" ", 1)
+        fd = call.split("(", 1)[1].split(",", 1)[0]
+        nodelay = f"{pid} setsockopt({fd}, SOL_TCP, TCP_NODELAY, [1], 4) = 0"
+        assert nodelay in lines[:connect], f"no TCP_NODELAY before connecting to {port}"

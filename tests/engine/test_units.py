@@ -19,7 +19,7 @@ from softphone.engine.explain import (
 )
 from softphone.engine.serialize import event_to_dict
 from softphone.engine.types import EngineAccount, EngineOptions
-from softphone.sip.trace import make_trace
+from softphone.sip.trace import Direction, SipTrace, make_trace
 
 
 def _account(**changes: object) -> EngineAccount:
@@ -165,8 +165,8 @@ _REGISTER = (
 )
 
 
-def _trace(text: str, direction: str = "in"):  # type: ignore[no-untyped-def]
-    return make_trace(0.0, direction, "UDP", "l:1", "r:2", text.encode())  # type: ignore[arg-type]
+def _trace(text: str, direction: Direction = "in") -> SipTrace:
+    return make_trace(0.0, direction, "UDP", "l:1", "r:2", text.encode())
 
 
 def test_devices_ringing_counts_distinct_early_dialogs() -> None:
