@@ -120,6 +120,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-rate", type=int, default=500, help="calls/s (500)")
     parser.add_argument("--latency-seconds", type=float, default=10.0, help="seconds (10)")
     parser.add_argument("--kamailio-children", type=int, default=4, help="UDP workers (4)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="our registrar's worker processes (1)"
+    )
     return parser.parse_args(argv)
 
 
@@ -143,7 +146,8 @@ def bench(args: argparse.Namespace) -> int:
     print(
         f"REGISTER+digest (2 transactions per call), {len(USERS)} users, "
         f"{args.in_flight} calls in flight (sipp -users), {args.seconds:g} s per run, "
-        f"{args.rounds} rounds",
+        f"{args.rounds} rounds; ours with --workers {args.workers}, "
+        f"Kamailio with {args.kamailio_children} UDP children",
         flush=True,
     )
     runs: list[Run] = []
@@ -157,7 +161,8 @@ def bench(args: argparse.Namespace) -> int:
                     Kamailio(USERS, children=args.kamailio_children)
                 )
             else:
-                targets[name] = stack.enter_context(OurRegistrar(USERS))
+                workers = ["--workers", str(args.workers)]
+                targets[name] = stack.enter_context(OurRegistrar(USERS, extra_args=workers))
         # Warm-up, not counted: first bindings, caches, page faults.
         for target in targets.values():
             throughput_run(target, users_csv, min(2.0, args.seconds), args.in_flight)

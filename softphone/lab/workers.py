@@ -24,7 +24,7 @@ from typing import IO
 from softphone.lab.instance import LabInstance, LabStartError, Settings, Shard
 from softphone.lab.ipc import PeerLink
 from softphone.lab.store import LabStore, StoreError
-from softphone.lab.transport import ListenSpec, bind_socket
+from softphone.lab.transport import ListenSpec, bind_socket, bind_udp_group
 
 READY_TIMEOUT = 30.0
 
@@ -32,7 +32,7 @@ READY_TIMEOUT = 30.0
 def run_workers(settings: Settings, out: IO[str]) -> int:
     """Run the lab as `settings.workers` processes until SIGINT/SIGTERM; the exit code."""
     count = settings.workers
-    sockets = _bind_all(settings.listen)
+    sockets = _bind_all(settings.listen, count)
     _save_users(settings)
     pairs = {pair: socket.socketpair() for pair in itertools.combinations(range(count), 2)}
     ready_read, ready_write = os.pipe()
@@ -41,29 +41,33 @@ def run_workers(settings: Settings, out: IO[str]) -> int:
         pid = os.fork()
         if pid == 0:  # the worker
             os.close(ready_read)
-            code = _worker(settings, Shard(index, count, {}, sockets), pairs, ready_write)
+            mine = [(spec, socks[index % len(socks)]) for spec, socks in sockets]
+            code = _worker(settings, Shard(index, count, {}, mine), pairs, ready_write)
             os._exit(code)
         children.append(pid)
     os.close(ready_write)
-    for _, sock in sockets:
-        sock.close()
+    for _, socks in sockets:
+        for sock in socks:
+            sock.close()
     for left, right in pairs.values():
         left.close()
         right.close()
     return _supervise(children, ready_read, sockets, out, settings)
 
 
-def _bind_all(specs: list[ListenSpec]) -> list[tuple[ListenSpec, socket.socket]]:
-    bound: list[tuple[ListenSpec, socket.socket]] = []
+def _bind_all(specs: list[ListenSpec], count: int) -> list[tuple[ListenSpec, list[socket.socket]]]:
+    """Every listener: UDP as one socket per worker (SO_REUSEPORT group), streams as one."""
+    bound: list[tuple[ListenSpec, list[socket.socket]]] = []
     for spec in specs:
         try:
-            sock = bind_socket(spec)
+            socks = bind_udp_group(spec, count) if spec.transport == "UDP" else [bind_socket(spec)]
         except OSError as exc:
             for _, done in bound:
-                done.close()
+                for sock in done:
+                    sock.close()
             raise LabStartError(f"cannot listen on {spec}: {exc.strerror or exc}") from exc
-        host, port = sock.getsockname()[:2]
-        bound.append((ListenSpec(spec.transport, host, port), sock))
+        host, port = socks[0].getsockname()[:2]
+        bound.append((ListenSpec(spec.transport, host, port), socks))
     return bound
 
 
@@ -130,7 +134,7 @@ async def _serve_worker(
 def _supervise(
     children: list[int],
     ready_read: int,
-    sockets: list[tuple[ListenSpec, socket.socket]],
+    sockets: list[tuple[ListenSpec, list[socket.socket]]],
     out: IO[str],
     settings: Settings,
 ) -> int:

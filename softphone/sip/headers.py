@@ -140,21 +140,21 @@ class Headers:
 
     __slots__ = ("_cache", "_index", "_items")
 
-    def __init__(self, fields: Iterable[tuple[str, str]] = ()) -> None:
-        self._items: list[tuple[str, str, str]] = [
-            (header_key(name), name, value) for name, value in fields
-        ]
+    def __init__(
+        self,
+        fields: Iterable[tuple[str, str]] = (),
+        keyed: list[tuple[str, str, str]] | None = None,
+    ) -> None:
+        self._items: list[tuple[str, str, str]] = (
+            keyed if keyed is not None else [(header_key(n), n, v) for n, v in fields]
+        )
         self._cache: dict[str, object] = {}
         self._index: dict[str, list[str]] | None = None
 
     @classmethod
     def from_parsed(cls, items: list[tuple[str, str, str]]) -> Headers:
-        """Adopt already-keyed triples from the parser without re-keying them."""
-        headers = cls.__new__(cls)
-        headers._items = items
-        headers._cache = {}
-        headers._index = None
-        return headers
+        """Adopt already-keyed (key, name, value) triples from the parser as they are."""
+        return cls(keyed=items)
 
     def _values(self, key: str) -> list[str]:
         # Lookups go through a key → values index built on first use and dropped on change.
@@ -189,9 +189,9 @@ class Headers:
     def __len__(self) -> int:
         return len(self._items)
 
-    def fields(self) -> list[tuple[str, str]]:
-        """(name as written, value) pairs in order: the cheap way to serialise."""
-        return [(name, value) for _, name, value in self._items]
+    def triples(self) -> list[tuple[str, str, str]]:
+        """(key, name as written, value) in order; do not modify the list."""
+        return self._items
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and bool(self._values(header_key(name)))

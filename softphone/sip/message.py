@@ -163,11 +163,18 @@ class SipMessage:
     def to_bytes(self) -> bytes:
         """Serialise; Content-Length always matches the body actually sent."""
         length = str(len(self.body))
-        if self.headers.get("content-length") != length:
-            self.headers.set("Content-Length", length)
-        head = "".join([f"{name}: {value}\r\n" for name, value in self.headers.fields()])
-        data = f"{self.start_line()}\r\n{head}\r\n".encode("utf-8", "surrogateescape")
-        return data + self.body if self.body else data
+        lines = [self.start_line()]
+        seen_length = False
+        for key, name, value in self.headers.triples():
+            if key == "content-length":
+                if seen_length:
+                    continue  # one Content-Length, the true one
+                seen_length, value = True, length
+            lines.append(f"{name}: {value}")
+        if not seen_length:
+            lines.append(f"Content-Length: {length}")
+        lines.append("\r\n")
+        return "\r\n".join(lines).encode("utf-8", "surrogateescape") + self.body
 
     def __bytes__(self) -> bytes:
         return self.to_bytes()
