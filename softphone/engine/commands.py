@@ -8,7 +8,7 @@ any pjsua2 call, because some pjsua2 misuses abort the process instead of raisin
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -47,7 +47,7 @@ def add_account(core: Core, spec: EngineAccount) -> None:
             transport = core.transport_for(spec)
         except FileNotFoundError as exc:
             raise EngineCommandError("add_account", str(exc)) from None
-        cfg = account_config(spec, core.options, transport, core._keep)
+        cfg = account_config(spec, core.options, transport, core.keep)
         account = EngineAcc(core, spec)
         core.accounts[spec.name] = account
         core.track(account)
@@ -232,6 +232,6 @@ def list_calls(core: Core) -> tuple[CallEvent, ...]:
         return tuple(call.snapshot() for call in core.calls.values() if not call.ended)
 
 
-def bind(fn: Callable[..., T], core: Core, *args: Any) -> Callable[[], T]:
-    """A zero-argument callable for Engine.submit."""
-    return lambda: fn(core, *args)
+def recent_log(core: Core) -> tuple[str, ...]:
+    """The last pjsua log lines that were not SIP messages (newest last), for diagnostics."""
+    return tuple(core.writer.recent) if core.writer is not None else ()

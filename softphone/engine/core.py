@@ -31,12 +31,12 @@ from softphone.engine.account import EngineAcc
 from softphone.engine.call import EngineCall
 from softphone.engine.dialogs import DialogWatcher
 from softphone.engine.errors import EngineCommandError
-from softphone.engine.events import EngineErrorEvent, EngineStateEvent, Event, TransportEvent
-from softphone.engine.explain import explain_certificate
+from softphone.engine.events import EngineErrorEvent, EngineStateEvent, Event
 from softphone.engine.logwriter import TraceWriter, our_aor
 from softphone.engine.media import AudioBridge
 from softphone.engine.pjconfig import TRANSPORT_TYPES, endpoint_config, transport_config
-from softphone.engine.types import SYSTEM_CA_BUNDLE, EngineAccount, EngineOptions
+from softphone.engine.transports import transport_event
+from softphone.engine.types import SYSTEM_CA_BUNDLE, EngineAccount, EngineOptions, Transport
 from softphone.sip.message import SipRequest
 from softphone.sip.trace import SipTrace
 
@@ -100,7 +100,7 @@ class Core:
         self.calls: dict[int, EngineCall] = {}
         self._next_handle = 1
         self._graveyard: list[Any] = []
-        self._keep: list[Any] = []  # objects pjsip points into (SockOpt, SrtpCrypto)
+        self.keep: list[Any] = []  # objects pjsip points into (SockOpt, SrtpCrypto)
         self._tracked: weakref.WeakSet[Any] = weakref.WeakSet()
         self._transports: dict[tuple[str, str, bool], int] = {}
         self._local: dict[str, str] = {}
@@ -172,7 +172,7 @@ class Core:
         self._listener("udp")
         self._listener("tcp")
         if self.options.tls_cert_file:
-            self._listener("tls")
+            self._listener("tls", inbound=True)
         ep.libStart()
         if self.audio is not None:
             self.audio.open(ep)
@@ -191,16 +191,41 @@ class Core:
         for rank, codec_id in enumerate(wanted):
             self.endpoint.codecSetPriority(codec_id, 255 - rank)
 
-    def _listener(self, kind: str, ca_file: str | None = None, verify: bool = True) -> int:
-        ca = ca_file or self.options.ca_file or SYSTEM_CA_BUNDLE
-        key = (kind, ca if kind == "tls" else "", verify if kind == "tls" else True)
+    def _listener(
+        self,
+        kind: Transport,
+        ca_file: str | None = None,
+        verify: bool = True,
+        inbound: bool = False,
+    ) -> int:
+        """The transport for `kind`; TLS ones are keyed by (CA file, verify) because pjsip's TLS
+        settings are per transport, not per account."""
+        ca: str | None = None
+        key: tuple[str, str, bool]
+        if kind != "tls":
+            key = (kind, "", True)
+        elif inbound:
+            # The listener with our certificate (inbound TLS). It never loads the system CA
+            # bundle: a pjsip TLS server puts every CA of its CA file in its CertificateRequest,
+            # and with the 144-CA system bundle the handshake never completed (measured, with
+            # threadCnt 0 and 1). Outgoing connections through it verify against options.ca_file.
+            ca = self.options.ca_file
+            key = ("tls", ca or "", ca is not None)
+            verify = ca is not None
+        else:
+            ca = ca_file or self.options.ca_file or SYSTEM_CA_BUNDLE
+            key = ("tls", ca, verify)
         if key in self._transports:
             return self._transports[key]
-        options = self.options
-        if kind == "tls" and any(k[0] == "tls" for k in self._transports):
-            # Only the first TLS listener gets the configured port; the others any port.
-            options = _replace_tls_port(options)
-        tc = transport_config(options, kind, self._keep, ca_file=ca, verify_server=verify)  # type: ignore[arg-type]
+        options = self.options if inbound or kind != "tls" else _replace_tls_port(self.options)
+        tc = transport_config(
+            options,
+            kind,
+            self.keep,
+            ca_file=ca,
+            verify_server=verify,
+            identity=inbound,
+        )
         tid = int(self.endpoint.transportCreate(TRANSPORT_TYPES[kind], tc))
         self._transports[key] = tid
         info = self.endpoint.transportGetInfo(tid)
@@ -250,49 +275,12 @@ class Core:
     # -- TLS / TCP transport reports ----------------------------------------------------
 
     def transport_state(self, prm: Any) -> None:
-        state = prm.state
-        if state not in (pj.PJSIP_TP_STATE_CONNECTED, pj.PJSIP_TP_STATE_DISCONNECTED):
+        event = transport_event(prm, self.endpoint, self._tls_names)
+        if event is None:
             return
-        kind = str(prm.type).upper()
-        tls = prm.tlsInfo
-        connected = state == pj.PJSIP_TP_STATE_CONNECTED
-        error = None
-        if prm.lastError:
-            error = error_text_status(self.endpoint, int(prm.lastError))
-        if not kind.startswith("TLS") or tls.isEmpty():
-            remote = ""
-            self.emit(
-                TransportEvent(kind, remote, "connected" if connected else "disconnected",
-                               error=error)
-            )  # fmt: skip
-            return
-        remote = str(tls.remoteAddr)
-        cert = tls.remoteCertInfo
-        subject = str(cert.subjectCn) if not cert.isEmpty() else None
-        names = tuple(str(n.name) for n in cert.subjectAltName) if not cert.isEmpty() else ()
-        status = int(tls.verifyStatus) & 0xFFFFFFFF
-        verify_enabled = not connected or status == 0
-        host = self._tls_names.get(remote, remote.rsplit(":", 1)[0])
-        explanation = explain_certificate(
-            status, host=host, subject=subject, names=names, verify_enabled=verify_enabled
-        )
-        if status:
-            self._tls_note = f"TLS to {remote}: {explanation}"
-        self.emit(
-            TransportEvent(
-                "TLS",
-                remote,
-                "connected" if connected else "disconnected",
-                cipher=str(tls.cipherName) or None,
-                verify_ok=status == 0,
-                verify_status=status,
-                verify_messages=tuple(str(m) for m in tls.verifyMsgs),
-                peer_subject=subject,
-                peer_names=names,
-                explanation=explanation,
-                error=error,
-            )
-        )
+        if event.verify_status:
+            self._tls_note = f"TLS to {event.remote}: {event.explanation}"
+        self.emit(event)
 
     # -- loop ---------------------------------------------------------------------------
 
@@ -335,7 +323,7 @@ class Core:
         self.calls.clear()
         self.accounts.clear()
         self._graveyard.clear()
-        self._keep.clear()
+        self.keep.clear()
         for name in ("last_type", "last_value", "last_traceback", "last_exc"):
             if hasattr(sys, name):
                 setattr(sys, name, None)  # a kept traceback keeps pjsua2 objects alive (§2)
@@ -373,13 +361,6 @@ class Core:
 
     def _sink_stopped(self) -> None:
         self.emit(EngineStateEvent("stopped"))
-
-
-def error_text_status(endpoint: Any, status: int) -> str:
-    try:
-        return f"{endpoint.utilStrError(status)} (status {status})"
-    except pj.Error:
-        return f"status {status}"
 
 
 def _replace_tls_port(options: EngineOptions) -> EngineOptions:

@@ -269,3 +269,7 @@ class Engine:
 
     def list_calls(self) -> Future[tuple[CallEvent, ...]]:
         return self._core_call(cmd.list_calls)
+
+    def recent_log(self) -> Future[tuple[str, ...]]:
+        """pjsua's recent non-message log lines (up to 400), e.g. for a diagnosis screen."""
+        return self._core_call(cmd.recent_log)

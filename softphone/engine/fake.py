@@ -50,6 +50,7 @@ class FakeEngine:
         self.accounts: dict[str, EngineAccount] = {}
         self.calls: dict[int, CallEvent] = {}  # last CallEvent emitted per call
         self._failures: dict[str, str] = {}
+        self.log_lines: list[str] = []  # what recent_log() returns
         self._next_call = 1
         self._lock = threading.Lock()
         self._running = False
@@ -185,6 +186,9 @@ class FakeEngine:
         if future.exception() is None and call not in self.calls:
             return _failed(EngineCommandError("call", f"no active call {call}"))
         return future
+
+    def recent_log(self) -> Future[tuple[str, ...]]:
+        return self._command("recent_log", result=tuple(self.log_lines))
 
     def list_calls(self) -> Future[tuple[CallEvent, ...]]:
         live = tuple(e for e in self.calls.values() if e.state != "disconnected")

@@ -4,8 +4,11 @@ The Linux pjsua2 wheel has no sound-device backend (engine-notes §0), so the en
 the conference bridge on the null device (`setNullDev`, which keeps the clock ticking; §4) and
 real audio comes from a bridge object supplied by `softphone.audio`: an `AudioBridge` creates
 its AudioMediaPort(s) on the engine thread, is told when a call's audio goes live or away, and
-is closed before libDestroy (ports must be destroyed explicitly, §5/§10.6). Without a bridge,
-calls are silent apart from WAV players and recorders attached with `play`/`record`.
+is closed before libDestroy (ports must be destroyed explicitly, §5/§10.6). A call's
+connections vanish with its conference port when the call ends, so there is no disconnect step.
+Without a bridge, the null device's silence is wired to each call (a call port with no source
+only gets heart-beat frames, and then pjmedia sent only 5 digits of a DTMF string), and WAV
+players and recorders can be attached with `play`/`record`.
 """
 
 from __future__ import annotations
@@ -23,9 +26,6 @@ class AudioBridge(Protocol):
 
     def connect(self, call_audio: Any) -> None:
         """A call's AudioMedia became active: wire microphone → call and call → speaker."""
-
-    def disconnect(self, call_audio: Any) -> None:
-        """The call's audio is going away (hold, hang-up)."""
 
     def close(self) -> None:
         """Stop transmitting and destroy the ports; called before libDestroy."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import pjsua2 as pj
 
-from softphone.engine.types import SYSTEM_CA_BUNDLE, EngineAccount, EngineOptions, Transport
+from softphone.engine.types import EngineAccount, EngineOptions, Transport
 from softphone.sip.uri import SipUri, parse_uri
 
 _SRTP_USE = {"off": 0, "optional": 1, "mandatory": 2}  # PJMEDIA_SRTP_DISABLED/OPTIONAL/MANDATORY
@@ -56,8 +56,13 @@ def transport_config(
     *,
     ca_file: str | None = None,
     verify_server: bool = True,
+    identity: bool = False,
 ) -> Any:
-    """TransportConfig for one listener; `keep` holds objects pjsip points into (SockOpt)."""
+    """TransportConfig for one listener; `keep` holds objects pjsip points into (SockOpt).
+
+    For TLS, `ca_file` is the trust list for servers we connect to and `identity` gives the
+    listener our certificate (options.tls_cert_file) for inbound connections.
+    """
     tc = pj.TransportConfig()
     tc.boundAddress = options.bind_host
     if options.public_host:
@@ -71,13 +76,12 @@ def transport_config(
         tls = tc.tlsConfig
         # TLS 1.2 only: this build cannot do 1.3, and 1.0/1.1 are accepted by default (§3).
         tls.proto = pj.PJ_SSL_SOCK_PROTO_TLS1_2
-        ca = ca_file or options.ca_file or SYSTEM_CA_BUNDLE
-        if verify_server and not os.path.exists(ca):
-            raise FileNotFoundError(f"CA file {ca} does not exist")
-        if os.path.exists(ca):
-            tls.CaListFile = ca
+        if ca_file is not None:
+            if not os.path.exists(ca_file):
+                raise FileNotFoundError(f"CA file {ca_file} does not exist")
+            tls.CaListFile = ca_file
         tls.verifyServer = verify_server
-        if options.tls_cert_file and options.tls_key_file:
+        if identity and options.tls_cert_file and options.tls_key_file:
             tls.certFile = options.tls_cert_file
             tls.privKeyFile = options.tls_key_file
         opt = _tcp_nodelay()
@@ -108,7 +112,11 @@ def account_config(
 ) -> Any:
     """AccountConfig for `acc` bound to the listener `transport_id`."""
     cfg = pj.AccountConfig()
-    cfg.idUri = acc.id_uri if not acc.display_name else f'"{acc.display_name}" <{acc.id_uri}>'
+    cfg.idUri = acc.id_uri
+    if acc.display_name:
+        # quoted-string (RFC 3261 §25.1): escape backslash and double quote.
+        name = acc.display_name.replace("\\", "\\\\").replace('"', '\\"')
+        cfg.idUri = f'"{name}" <{acc.id_uri}>'
     cfg.sipConfig.transportId = transport_id
     cfg.sipConfig.authCreds.append(
         pj.AuthCredInfo("digest", acc.realm, acc.username, 0, acc.password)

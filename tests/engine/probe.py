@@ -55,6 +55,7 @@ def case_guards() -> None:
     except EngineCommandError as exc:
         unknown = str(exc)
     on_thread = first.submit(lambda: threading.current_thread().name).result(5)
+    recent = first.recent_log().result(5)
     t0 = time.monotonic()
     stopped = first.stop()
     stop_took = time.monotonic() - t0
@@ -74,6 +75,8 @@ def case_guards() -> None:
         bad_uri=bad_uri,
         unknown=unknown,
         thread=on_thread,
+        recent=[line for line in recent if "pjsua version" in line or "libStart" in line][:1]
+        or list(recent[:3]),
         stopped=stopped,
         stop_s=stop_took,
         again=again,

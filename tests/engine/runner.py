@@ -27,7 +27,7 @@ _out_lock = threading.Lock()
 COMMANDS = {
     "add_account", "remove_account", "register", "unregister", "make_call", "answer",
     "reject", "hangup", "hold", "unhold", "mute", "send_dtmf", "transfer", "play", "record",
-    "call_info", "list_calls",
+    "call_info", "list_calls", "recent_log",
 }  # fmt: skip
 
 

@@ -37,6 +37,7 @@ def test_guards_against_what_would_abort() -> None:
     assert out["bad_uri"].startswith("make_call: ") and len(out["bad_uri"]) > len("make_call: ")
     assert out["unknown"] == "account: no account named 'nobody'"
     assert out["thread"] == "sip-engine"
+    assert "pjsua version 2.15.1" in out["recent"][0]  # recent_log() keeps pjsua's own lines
     assert out["stopped"] is True and out["again"] is True
     assert out["stop_s"] < 1.0  # no fixed 1 s busy-wait in libDestroy (PJSUA_DESTROY_NO_RX_MSG)
     assert "not running" in out["after"]

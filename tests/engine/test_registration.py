@@ -152,9 +152,11 @@ def test_registrar_down_then_up_retries_on_a_predictable_schedule(
         **account("alice", "alice", "alice-pw", kam.domain, port, transport="tcp",
                   retry_first_sec=1, retry_interval_sec=2),
     )  # fmt: skip
-    retries = []
+    retries: list[dict[str, Any]] = []
     for _ in range(3):
-        event = proc.wait_event("RegistrationEvent", since=proc.mark(), state="retrying")
+        # Count from just after the previous one: the first comes before add_account returns.
+        since = proc.events.index(retries[-1]) + 1 if retries else 0
+        event = proc.wait_event("RegistrationEvent", since=since, state="retrying")
         retries.append(event)
         assert event["code"] == 503 and event["explanation"].startswith(
             "could not reach the registrar: Connection refused"
