@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.engine.harness import REPO, EngineProc, account
 
 Engines = Callable[..., EngineProc]
@@ -65,6 +67,7 @@ def test_forgotten_stop_still_exits() -> None:
     assert "Assertion" not in err
 
 
+@pytest.mark.interop
 def test_stop_with_a_live_call_and_registration(engines: Engines, registrar: Any) -> None:
     procs = {}
     for user in ("alice", "bob"):

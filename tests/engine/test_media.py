@@ -19,6 +19,7 @@ from tests.peers.baresip import Account, Baresip, available
 from tests.peers.certs import PeerPki
 from tests.peers.kamailio import Kamailio
 from tests.peers.ports import free_port_block
+from tests.peers.registrar import OurRegistrar
 
 pytestmark = pytest.mark.interop
 
@@ -145,12 +146,31 @@ def test_mute_sends_silence(engines: Engines, tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not available(), reason="baresip (with its modules) is not installed")
-def test_baresip_hears_the_tone_and_the_digits(engines: Engines, tmp_path: Path) -> None:
+@pytest.mark.parametrize("route", ["direct", "registrar"])
+def test_baresip_hears_the_tone_and_the_digits(
+    route: str, engines: Engines, tmp_path: Path, make_registrar: Callable[..., OurRegistrar]
+) -> None:
     tone = audio.write_tone(tmp_path / "tone.wav", TONE_HZ, 5.0)
-    with Baresip(tmp_path, Account("bob", answermode="auto"), tone_hz=600.0) as bob:
-        phone = engines("alice", codecs=["PCMU"])
+    phone = engines("alice", codecs=["PCMU"])
+    if route == "registrar":
+        reg = make_registrar()
+        far = Account("bob", f"127.0.0.1:{reg.port}", password="bob-pw", register=True)
+        phone.cmd(
+            "add_account",
+            **account("alice", "alice", "alice-pw", reg.domain, reg.port,
+                      proxy=f"sip:127.0.0.1:{reg.port};lr"),
+        )  # fmt: skip
+        phone.wait_event("RegistrationEvent", state="registered")
+    else:
+        far = Account("bob", answermode="auto")
         phone.cmd("add_account", **account("alice", "alice", "x", "127.0.0.1", None))
-        handle = phone.cmd("make_call", "alice", bob.uri("udp"))
+    with Baresip(tmp_path, far, tone_hz=600.0) as bob:
+        if route == "registrar":
+            bob.wait_for_event("REGISTER_OK", 5)
+            target = f"sip:bob@{reg.domain}"
+        else:
+            target = bob.uri("udp")
+        handle = phone.cmd("make_call", "alice", target)
         phone.cmd("play", handle, str(tone))
         mine = tmp_path / "alice-heard.wav"
         phone.cmd("record", handle, str(mine))

@@ -75,6 +75,10 @@ def test_register_refresh_and_unregister_at_exit(
     assert len(event["bindings"]) == 1
     registers = _sent(proc, "REGISTER")
     assert [t["transport"] for t in registers] == [transport.upper()] * 2  # 401 answered once
+    traces = proc.traces()
+    assert {t["origin"] for t in traces} == {"alice"}  # every message attributed to the account
+    wire = next(t["time"] for t in traces if t["summary"] == "200 OK") - traces[0]["time"]
+    print(f"{transport}: REGISTER → 401 → REGISTER → 200 on the wire in {wire * 1000:.1f} ms")
     if tls:
         tls_event = proc.wait_event("TransportEvent", transport="TLS", state="connected")
         assert tls_event["verify_ok"] and tls_event["verify_status"] == 0
