@@ -17,6 +17,7 @@ an exception) still exits instead of hanging on the non-daemon thread.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -96,7 +97,8 @@ class Engine:
         # un-stopped engine is torn down properly instead of hanging the exit.
         register = getattr(threading, "_register_atexit", None)
         if register is not None:
-            register(self.stop)
+            with contextlib.suppress(RuntimeError):  # the interpreter is already shutting down
+                register(self.stop)
 
     def register_current_thread(self, name: str = "") -> None:
         """Register the calling thread with pjlib (safety net against GC aborts, §1, §9.4)."""
@@ -166,6 +168,8 @@ class Engine:
             except BaseException as exc:
                 core.report("shutdown", exc)
             self._core = None
+            with self._state_lock:
+                self._running = False  # later submits fail at once instead of waiting forever
             self._fail_pending()
             with _active_lock:
                 if _active is self:
