@@ -32,6 +32,8 @@ MODULES = (
     "softphone.lab.bindings",
     "softphone.lab.auth",
     "softphone.lab.registrar",
+    "softphone.lab.sharding",
+    "softphone.lab.server",
 )
 MANIFEST = "manifest.json"
 PACKAGE = Path(__file__).resolve().parent

@@ -84,7 +84,10 @@ class SipUri:
     @property
     def user_text(self) -> str:
         """The user part with %-escapes decoded (RFC 3261 §19.1.4 compares it that way)."""
-        return _pct_decode(self.user) if self.user else ""
+        user = self.user
+        if not user:
+            return ""
+        return _pct_decode(user) if "%" in user else user
 
     @property
     def hostport(self) -> str:
