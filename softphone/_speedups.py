@@ -33,6 +33,7 @@ MODULES = (
     "softphone.lab.auth",
     "softphone.lab.registrar",
     "softphone.lab.sharding",
+    "softphone.lab.transport",
     "softphone.lab.server",
 )
 MANIFEST = "manifest.json"

@@ -23,8 +23,9 @@ from typing import IO
 
 from softphone.lab.instance import LabInstance, LabStartError, Settings, Shard
 from softphone.lab.ipc import PeerLink
+from softphone.lab.reuseport import bind_udp_group
 from softphone.lab.store import LabStore, StoreError
-from softphone.lab.transport import ListenSpec, bind_socket, bind_udp_group
+from softphone.lab.transport import ListenSpec, bind_socket
 
 READY_TIMEOUT = 30.0
 
