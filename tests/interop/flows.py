@@ -69,11 +69,18 @@ def final_header_names(result: SippResult) -> list[str]:
     return sorted(re.findall(r"^([A-Za-z-]+):", last, flags=re.M))
 
 
-def call(server: SipServer, tmp_path: Path, caller: tuple[str, str], callee: str) -> SippResult:
-    """INVITE → 407 → INVITE with credentials → 200 → ACK → BYE, through the proxy."""
+def call(
+    server: SipServer,
+    tmp_path: Path,
+    caller: tuple[str, str],
+    callee: str,
+    scenario_name: str = "uac_invite_auth",
+) -> SippResult:
+    """INVITE → 407 → INVITE with credentials → 200 → ACK → BYE, through the proxy (or another
+    caller scenario with the same injection fields, e.g. uac_invite_cancel)."""
     csv = write_injection(tmp_path / "caller.csv", [caller])
     return Sipp(
-        scenario("uac_invite_auth"),
+        scenario(scenario_name),
         (server.host, server.port),
         injection=csv,
         service=callee,

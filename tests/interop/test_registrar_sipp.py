@@ -124,6 +124,22 @@ def test_fork_without_provisional_still_cancels_with_reason(
     assert cancelled.returncode == 0, explain(cancelled, ours)
 
 
+def test_caller_cancel_reaches_every_ringing_phone(ours: OurRegistrar, tmp_path: Path) -> None:
+    registrar = (ours.host, ours.port)
+    password = NAMED_USERS["carol"]
+    with (
+        RegisteredUas(registrar, "carol", password, scenario("uas_register_ring")) as first,
+        RegisteredUas(registrar, "carol", password, scenario("uas_register_ring")) as second,
+    ):
+        uac = call(ours, tmp_path, ("alice", NAMED_USERS["alice"]), "carol", "uac_invite_cancel")
+        rang = [first.wait(timeout=10), second.wait(timeout=10)]
+    assert uac.returncode == 0, explain(uac, ours)
+    for phone in rang:
+        assert phone.returncode == 0, explain(phone, ours)
+        assert "Call completed elsewhere" not in phone.messages  # the caller gave up
+    assert received(uac.messages)[-2:] == ["SIP/2.0 200 OK", "SIP/2.0 487 Request Terminated"]
+
+
 def test_calling_an_unknown_or_absent_user(ours: OurRegistrar, tmp_path: Path) -> None:
     unknown = call(ours, tmp_path, ("alice", NAMED_USERS["alice"]), "nobody")
     assert "SIP/2.0 404 Not Found" in received(unknown.messages)

@@ -6,6 +6,7 @@ import json
 import socket
 from pathlib import Path
 
+from softphone.lab.transport import ListenSpec
 from softphone.sip.framer import StreamFramer
 from softphone.sip.message import SipResponse, parse_message
 from tests.lab.labthread import running_lab, udp_exchange
@@ -141,3 +142,42 @@ def test_invite_rules(tmp_path: Path) -> None:
             while not statuses or statuses[-1] < 200:
                 statuses.append(response(sock.recvfrom(65535)[0]).status)
         assert statuses[-1] == 483
+
+
+def exchange_until_final(udp: ListenSpec, data: bytes) -> list[int]:
+    """Send one request, collect the statuses until a final response."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(5)
+        sock.sendto(data, (udp.host, udp.port))
+        statuses: list[int] = []
+        while not statuses or statuses[-1] < 200:
+            statuses.append(response(sock.recvfrom(65535)[0]).status)
+        return statuses
+
+
+def in_dialog(udp: ListenSpec, route: str, branch: str, vias: str = "") -> bytes:
+    return (
+        f"BYE sip:bob@127.0.0.1:7777 SIP/2.0\r\n{vias}"
+        f"Via: SIP/2.0/UDP 127.0.0.1:5999;branch={branch}\r\nMax-Forwards: 70\r\n"
+        f"Route: {route}\r\nFrom: <sip:alice@127.0.0.1>;tag=a\r\n"
+        "To: <sip:bob@127.0.0.1>;tag=b\r\nCall-ID: dialog-1\r\nCSeq: 2 BYE\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def test_never_an_open_relay_for_in_dialog_requests(tmp_path: Path) -> None:
+    """A request that merely names us in Route, without our dialog token, goes nowhere."""
+    with running_lab(tmp_path / "db.sqlite") as (_, listeners):
+        udp = listeners["UDP"]
+        us = f"<sip:{udp.host}:{udp.port};lr>"
+        assert exchange_until_final(udp, in_dialog(udp, us, "z9hG4bK-r1")) == [403]
+        forged = f"<sip:{udp.host}:{udp.port};lr;dlg=0123456789abcdef>"
+        assert exchange_until_final(udp, in_dialog(udp, forged, "z9hG4bK-r2")) == [403]
+
+
+def test_loops_are_detected(tmp_path: Path) -> None:
+    with running_lab(tmp_path / "db.sqlite") as (_, listeners):
+        udp = listeners["UDP"]
+        ours = f"Via: SIP/2.0/UDP {udp.host}:{udp.port};branch=z9hG4bKw0.loop\r\n"
+        looped = in_dialog(udp, "<sip:10.0.0.1;lr>", "z9hG4bK-l1", vias=ours * 2)
+        assert exchange_until_final(udp, looped) == [482]
