@@ -11,6 +11,10 @@ commands:
   registrar   run the lab registrar + forking proxy (softphone registrar --help)
   lab         start the whole lab on this machine
   account     add, list, show and remove SIP accounts (softphone account --help)
+  register    register an account once and list its bindings (softphone register --help)
+  call        call a number or SIP address and hang up after a while (softphone call --help)
+  listen      wait for calls, answer them automatically if asked (softphone listen --help)
+  doctor      check that this machine can run the phone (softphone doctor --help)
 """
 
 
@@ -33,5 +37,18 @@ def main(argv: list[str] | None = None) -> int:
         from softphone.account_cli import main as account_main
 
         return account_main(rest)
+    if command in ("register", "call", "listen"):
+        from softphone import phone_cli
+
+        entry = {
+            "register": phone_cli.register_main,
+            "call": phone_cli.call_main,
+            "listen": phone_cli.listen_main,
+        }[command]
+        return entry(rest)
+    if command == "doctor":
+        from softphone.doctor import main as doctor_main
+
+        return doctor_main(rest)
     print(f"softphone: unknown command {command!r}\n\n{USAGE}", end="", file=sys.stderr)
     return 2

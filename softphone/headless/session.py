@@ -1,0 +1,199 @@
+"""One headless run: the account, its password, the engine, the trace file, the history.
+
+The engine calls the sink on its own thread; the sink only stamps the event and queues it, and
+the command's thread takes events with `next_event(deadline)` (waits are deadlines on that
+queue, never sleeps). Everything that must happen for every event happens there, in order:
+SIP messages appended to `--trace` (masked by SipTrace.to_json), calls written to the history,
+events printed as JSON lines. After `close()` stops the engine (hang up, unregister), the
+events still queued (the un-REGISTER and its 200) are handled the same way, so the trace ends
+with them.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from softphone.account_cli import PasswordError, resolve_password
+from softphone.config import AccountConfig, ConfigError, load_settings
+from softphone.engine.errors import EngineError
+from softphone.engine.events import (
+    CallEvent,
+    EngineErrorEvent,
+    Event,
+    TraceEvent,
+    TransportEvent,
+)
+from softphone.engine.types import EngineAccount
+from softphone.engine_account import LocalAddress, headless_options, to_engine_account
+from softphone.headless.output import Output
+from softphone.headless.parsing import UsageError
+from softphone.history import History, HistoryError
+from softphone.providers import AccountInvalid, EffectiveAccount, effective
+
+if TYPE_CHECKING:
+    from softphone.engine.engine import Engine
+
+T = TypeVar("T")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+COMMAND_TIMEOUT = 10.0  # seconds for one engine command (they run in milliseconds)
+_IDLE_CHECK = 0.5  # seconds between engine liveness checks while waiting without a deadline
+
+
+class Exit(Exception):
+    """How a command ends: `exit_code`, the outcome in plain words, and facts for JSON."""
+
+    def __init__(
+        self, exit_code: int, message: str, /, *, shown: bool = False, **extra: object
+    ) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.message = message
+        self.shown = shown  # already printed as progress: human mode does not repeat it
+        self.extra = extra
+
+
+class Session:
+    """Everything one command run holds; `close()` releases it all (idempotent)."""
+
+    def __init__(self, out: Output, name: str, password_stdin: bool) -> None:
+        self.out = out
+        self.name = name
+        self._password_stdin = password_stdin
+        self.config: AccountConfig | None = None
+        self.account: EffectiveAccount | None = None
+        self.spec: EngineAccount | None = None
+        self.engine: Engine | None = None
+        self._events: queue.SimpleQueue[tuple[float, Event]] = queue.SimpleQueue()
+        self._trace_fd: int | None = None
+        self._history: History | None = None
+        self._history_failed = False
+
+    # -- before the engine ----------------------------------------------------------------
+
+    def load_account(self) -> EffectiveAccount:
+        """The named account with every default resolved; UsageError if it cannot be used."""
+        try:
+            settings = load_settings()
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        config = settings.accounts.get(self.name)
+        if config is None:
+            known = ", ".join(settings.accounts) or "none yet: softphone account add ..."
+            raise UsageError(f"no account {self.name!r} (accounts: {known})")
+        try:
+            account = effective(config)
+        except AccountInvalid as exc:
+            raise UsageError("; ".join(str(p) for p in exc.problems)) from None
+        self.config, self.account = config, account
+        return account
+
+    def open_trace(self, path: Path | None) -> None:
+        """Open `--trace` for appending (0600: it holds phone numbers and addresses)."""
+        if path is None:
+            return
+        try:
+            self._trace_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise UsageError(f"--trace {path}: cannot write it ({exc.strerror or exc})") from None
+
+    def resolve_password(self) -> str:
+        assert self.config is not None
+        try:
+            return resolve_password(self.config, self._password_stdin, prompt=True)
+        except PasswordError as exc:
+            raise UsageError(str(exc)) from None
+
+    # -- the engine -----------------------------------------------------------------------
+
+    def start(self, local: LocalAddress) -> None:
+        """Start the engine and add the account (a registering account starts registering)."""
+        assert self.account is not None
+        self.spec = to_engine_account(self.account, self.resolve_password())
+        from softphone.engine.engine import Engine  # loads pjsua2: only once input is good
+
+        engine = Engine(self._sink, headless_options(self.account, local))
+        try:
+            engine.start()
+        except EngineError as exc:
+            raise Exit(EXIT_FAILED, f"the phone engine did not start: {exc}") from None
+        self.engine = engine
+        self.wait(engine.add_account(self.spec), "add the account")
+
+    def _sink(self, event: Event) -> None:  # engine thread: stamp and queue, nothing else
+        self._events.put((time.time(), event))
+
+    def wait(self, future: Future[T], what: str) -> T:
+        """The result of an engine command; Exit(1) with the engine's reason if it failed."""
+        try:
+            return future.result(COMMAND_TIMEOUT)
+        except FutureTimeout:
+            raise Exit(EXIT_FAILED, f"could not {what}: the engine did not answer") from None
+        except EngineError as exc:
+            raise Exit(EXIT_FAILED, f"could not {what}: {exc}") from None
+
+    def next_event(self, deadline: float | None) -> Event | None:
+        """The next event for the command (SIP messages are traced, not returned), or None
+        once `deadline` (time.monotonic()) has passed."""
+        while True:
+            left = _IDLE_CHECK if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                at, event = self._events.get(timeout=min(left, _IDLE_CHECK))
+            except queue.Empty:
+                if self.engine is not None and not self.engine.running:
+                    raise Exit(EXIT_FAILED, "the phone engine stopped unexpectedly") from None
+                continue
+            if self._handle(at, event):
+                return event
+
+    def _handle(self, at: float, event: Event) -> bool:
+        """Trace, record and print one event; True if the command should see it."""
+        if isinstance(event, TraceEvent):
+            if self._trace_fd is not None:
+                line = event.trace.to_json() + "\n"
+                os.write(self._trace_fd, line.encode("utf-8", "surrogateescape"))
+            return False
+        if isinstance(event, CallEvent):
+            self._record(event, at)
+        elif isinstance(event, EngineErrorEvent):
+            self.out.warn(f"engine: {event.where}: {event.message}")
+        elif isinstance(event, TransportEvent) and event.explanation and not event.verify_ok:
+            self.out.warn(event.explanation)
+        self.out.event(event)
+        return True
+
+    def _record(self, event: CallEvent, at: float) -> None:
+        if self._history_failed:
+            return
+        try:
+            if self._history is None:
+                self._history = History()
+            self._history.record(event, at)
+        except (HistoryError, OSError) as exc:
+            self._history_failed = True  # say it once; the call itself goes on
+            self.out.warn(f"call history not written: {exc}")
+
+    def close(self) -> None:
+        """Stop the engine (hang up, unregister), handle what it still reported, close files."""
+        engine, self.engine = self.engine, None
+        if engine is not None and not engine.stop(timeout=15):
+            self.out.warn("the phone engine did not stop in time")
+        while True:
+            try:
+                at, event = self._events.get_nowait()
+            except queue.Empty:
+                break
+            self._handle(at, event)
+        if self._trace_fd is not None:
+            os.close(self._trace_fd)
+            self._trace_fd = None
+        if self._history is not None:
+            self._history.close()
+            self._history = None
