@@ -58,8 +58,26 @@ Star = Literal["*"]
 STAR: Star = "*"
 
 
+_CACHE: dict[str, NameAddr] = {}
+_CACHE_SIZE = 4096
+
+
 def parse_name_addr(text: str) -> NameAddr:
-    """Parse one name-addr or addr-spec with its header parameters."""
+    """Parse one name-addr or addr-spec with its header parameters.
+
+    Memoised like parse_uri (To, Contact and Route values repeat): the returned object is
+    shared, treat it as immutable (`copy()` it to change it)."""
+    cached = _CACHE.get(text)
+    if cached is not None:
+        return cached
+    address = _parse_name_addr(text)
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE[text] = address
+    return address
+
+
+def _parse_name_addr(text: str) -> NameAddr:
     s = text.strip(_WS)
     if not s:
         raise SipParseError("empty address")

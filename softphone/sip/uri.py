@@ -123,8 +123,27 @@ class AbsoluteUri:
 Uri = SipUri | AbsoluteUri
 
 
+_CACHE: dict[str, Uri] = {}
+_CACHE_SIZE = 4096
+
+
 def parse_uri(text: str) -> Uri:
-    """Parse a URI as it appears in a Request-URI or inside <...>; raise SipParseError if bad."""
+    """Parse a URI as it appears in a Request-URI or inside <...>; raise SipParseError if bad.
+
+    The same URIs come back all the time (registrar, contacts, AORs), so results are memoised
+    in a small bounded table: the returned object is shared, treat it as immutable (`copy()`
+    it to change it)."""
+    cached = _CACHE.get(text)
+    if cached is not None:
+        return cached
+    uri = _parse_uri(text)
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE[text] = uri
+    return uri
+
+
+def _parse_uri(text: str) -> Uri:
     m = _STRICT_RE.fullmatch(text)
     if m is not None and "%" not in text:
         scheme, user, password, host, port_text, params_text, headers_text = m.groups()
