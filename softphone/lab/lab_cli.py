@@ -1,50 +1,227 @@
-"""`softphone lab`: the registrar with demo users on this machine, and how to use it.
+"""`softphone lab`: the whole flow on one machine, in one command.
 
-Until the TUI lands this starts the lab registrar + proxy with three demo users and prints the
-settings to give a SIP phone (or sipp/baresip) so two phones can call each other through it.
+The README's first command ends here, so it has to work on a fresh machine with no account and
+no configuration, start fast, and leave nothing behind. It starts the lab registrar + forking
+proxy in this process, the far end (the numbers below) in child processes, registers the TUI
+as the lab user alice and opens the TUI ready to dial. Quitting the TUI or Ctrl-C stops the far
+end and then the registrar. With --no-tui it runs the lab alone until Ctrl-C, for your own SIP
+phones. A problem the user can fix (a port in use, pjsua2 missing) is one line and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
+import dataclasses
+import signal
 import sys
+import threading
+from pathlib import Path
+from typing import Any
 
+from softphone.lab import demo
+from softphone.lab.demo import DEMO_USERS
+from softphone.lab.farend_proc import Report
 from softphone.lab.instance import LabStartError
-from softphone.lab.registrar_cli import CliError, build_parser, serve, settings_from_args
+from softphone.lab.session import DEFAULT_PORT, HOST, LabSession
 
-DEMO_USERS = {"alice": "alice-lab-pw", "bob": "bob-lab-pw", "carol": "carol-lab-pw"}
+__all__ = ["DEMO_USERS", "main"]
+
+FAR_END_WAIT = 20.0  # --no-tui: how long to wait for the far end before saying it failed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    numbers = "\n".join(f"  {n.user}  {n.summary}" for n in demo.NUMBERS)
+    people = ", ".join(f"{u} ({pw})" for u, pw in DEMO_USERS.items())
+    p = argparse.ArgumentParser(
+        prog="softphone lab",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Start a SIP lab on this machine and open the phone in it: the registrar "
+        "and forking proxy on 127.0.0.1, a far end that answers the numbers below, and the "
+        "TUI registered as alice. Dial a number and watch the ladder.",
+        epilog=f"numbers to dial:\n{numbers}\n\nusers for your own SIP phones (realm "
+        f"{demo.REALM}): {people}\nThe lab's data (bindings, TLS certificate) lives in the "
+        "data directory; far-end logs in the log directory.",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"UDP/TCP port; TLS uses the next one (default {DEFAULT_PORT}, or the next free of "
+        "5070/5080/5090 when it is taken; 0 = any free port)",
+    )
+    p.add_argument(
+        "--no-tui", action="store_true", help="run the lab only, until Ctrl-C (for other phones)"
+    )
+    p.add_argument("--trace", type=Path, metavar="FILE.jsonl", help="the proxy's view, as JSON")
+    return p
 
 
 def main(argv: list[str]) -> int:
-    lab = argparse.ArgumentParser(prog="softphone lab", description=__doc__)
-    lab.add_argument("--port", type=int, default=5060, help="UDP/TCP port (TLS uses port+1)")
-    args = lab.parse_args(argv)
-    from softphone import paths
-
-    registrar_args = [
-        f"--listen=udp:127.0.0.1:{args.port}",
-        f"--listen=tcp:127.0.0.1:{args.port}",
-        f"--listen=tls:127.0.0.1:{args.port + 1}",
-        f"--db={paths.data_dir() / 'lab.sqlite3'}",
-        "--quiet",
-        *(f"--user={name}:{password}" for name, password in DEMO_USERS.items()),
-    ]
+    args = build_parser().parse_args(argv)
+    problem = _missing_dependency(tui=not args.no_tui)
+    if problem is not None:
+        return _fail(problem)
+    session = LabSession(port=args.port, trace=args.trace)
     try:
-        settings = settings_from_args(build_parser().parse_args(registrar_args))
-        print(_instructions(args.port), file=sys.stderr, flush=True)
-        asyncio.run(serve(settings, sys.stdout))
-    except (CliError, LabStartError) as exc:
-        print(f"softphone lab: error: {exc}", file=sys.stderr)
-        return 2
+        session.start()
+    except LabStartError as exc:
+        return _fail(str(exc))
+    try:
+        if args.no_tui:
+            return _headless(session)
+        return _with_tui(session)
+    except KeyboardInterrupt:
+        return 0  # Ctrl-C is how a lab is meant to end
+    finally:
+        session.stop()
+
+
+def _fail(message: str) -> int:
+    print(f"softphone lab: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _missing_dependency(*, tui: bool) -> str | None:
+    """One line naming what is missing, before anything starts."""
+    try:
+        from softphone.engine import Engine  # noqa: F401  (loads pjsua2: the phone needs it)
+    except ImportError as exc:
+        return f"the SIP engine pjsua2 cannot be loaded ({exc}); run scripts/setup"
+    if tui:
+        try:
+            import textual  # noqa: F401
+        except ImportError as exc:
+            return f"the TUI library textual cannot be loaded ({exc}); run scripts/setup"
+    return None
+
+
+# -- with the TUI ---------------------------------------------------------------------------
+
+
+class _AppLink:
+    """Far-end reports to the TUI as notifications. Reports come on reader threads, maybe
+    before the app is ready, so they wait here until on_ready hands us the app."""
+
+    def __init__(self, session: LabSession) -> None:
+        self.session = session
+        self.app: Any = None
+        self.waiting: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def on_ready(self, app: Any) -> None:
+        with self.lock:
+            self.app = app
+            waiting, self.waiting = self.waiting, []
+        if self.session.note:
+            self._show(self.session.note, "warning", on_loop=True)
+        for text, severity in waiting:
+            self._show(text, severity, on_loop=True)
+
+    def report(self, report: Report) -> None:
+        message = _message(report)
+        if message is None:
+            return
+        with self.lock:
+            if self.app is None:
+                self.waiting.append(message)
+                return
+        self._show(*message, on_loop=False)
+
+    def _show(self, text: str, severity: str, *, on_loop: bool) -> None:
+        app = self.app
+        timeout = 12 if severity != "error" else 30
+        if on_loop:
+            app.notify(text, severity=severity, timeout=timeout, markup=False)
+        else:  # a reader thread: never block it for long, and the app may be closing
+            with contextlib.suppress(Exception):
+                app.call_from_thread(
+                    app.notify, text, severity=severity, timeout=timeout, markup=False
+                )
+
+
+def _message(report: Report) -> tuple[str, str] | None:
+    kind = report.get("kind")
+    if kind == "lab-ready":
+        return f"lab numbers ready — {demo.legend(0, short=True)}", "information"
+    if kind == "error":
+        return f"lab far end: {report.get('message')}", "error"
+    if kind == "failed":
+        text = f"lab number {report.get('account')} did not register: {report.get('code')}"
+        return text, "warning"
+    return None
+
+
+def _with_tui(session: LabSession) -> int:
+    from softphone.config import ConfigError, Settings, load_settings
+
+    try:
+        from softphone.ui.run import run_tui
+    except ImportError:
+        print("softphone lab: the TUI is not installed yet; running the lab only", flush=True)
+        return _headless(session)
+    try:
+        user = load_settings()
+    except ConfigError:
+        user = Settings()  # the lab needs none of it; `softphone account` reports the problem
+    # Only the lab's accounts: a lab run must not register the user's real ones too. Theme,
+    # key bindings and audio devices are the user's.
+    settings = dataclasses.replace(user, accounts={}, default_account="lab")
+    link = _AppLink(session)
+    _forward_reports(session, link.report)
+    return run_tui(
+        settings,
+        extra_accounts=session.tui_accounts(),
+        title=session.title(),
+        on_ready=link.on_ready,
+    )
+
+
+def _forward_reports(session: LabSession, send: Any) -> None:
+    """Pass far-end reports on, plus one "lab-ready" when every far end is ready (also when
+    that happened before we got here)."""
+    lock = threading.Lock()
+    told = [False]
+
+    def forward(report: Report) -> None:
+        send(report)
+        with lock:
+            if told[0] or session.far_end_state != "ready":
+                return
+            told[0] = True
+        send({"kind": "lab-ready"})
+
+    session.on_far_end = forward
+    forward({"kind": "check"})
+
+
+# -- without the TUI ------------------------------------------------------------------------
+
+
+def _headless(session: LabSession) -> int:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    for spec in session.listeners:
+        print(f"listening {spec}", flush=True)
+    if session.note:
+        print(f"softphone lab: {session.note}", file=sys.stderr, flush=True)
+    print(_instructions(session.port), file=sys.stderr, flush=True)
+    if session.wait_far_end(FAR_END_WAIT):
+        print(f"far end ready in {session.far_end_ready_after:.2f} s", flush=True)
+    else:
+        print(
+            f"softphone lab: the far end is not ready: {session.far_end_error or 'no answer'}",
+            file=sys.stderr,
+            flush=True,
+        )
+    print("Ctrl-C stops the lab.", file=sys.stderr, flush=True)
+    stop.wait()
     return 0
 
 
 def _instructions(port: int) -> str:
-    users = "\n".join(f"    {name:6s} password {pw}" for name, pw in DEMO_USERS.items())
-    return f"""softphone lab: registrar and forking proxy on 127.0.0.1
-  point a SIP phone at:
-    registrar / proxy   sip:127.0.0.1:{port}  (UDP or TCP), sips:127.0.0.1:{port + 1} (TLS)
-    domain              127.0.0.1        realm softphone.lab
-{users}
-  then call another user, e.g. sip:bob@127.0.0.1. Ctrl-C stops the lab."""
+    return f"""softphone lab: registrar and forking proxy on {HOST}
+  point a SIP phone at sip:{HOST}:{port} (UDP or TCP) or sip:{HOST}:{port + 1};transport=tls,
+  domain {HOST}, realm {demo.REALM}
+{demo.legend(port)}"""
