@@ -42,7 +42,7 @@ def run(session: Session, args: argparse.Namespace) -> Exit:
     check_play(args.play)
     check_writable("--record", args.record, ".wav")
     uri = request_uri(session, args.target)
-    session.open_trace(args.trace)
+    session.prepare(args.trace)
     session.out.say(f"dialling {uri} from {account.id_uri}")
     session.out.record(
         {"type": "Dialling", "account": session.name, "target": args.target, "request_uri": uri}

@@ -133,6 +133,12 @@ def listen_parser() -> argparse.ArgumentParser:
     )
     _common(p)
     p.add_argument("--auto-answer", action="store_true", help="answer every call at once")
+    p.add_argument(
+        "--answer-after",
+        type=_seconds,
+        metavar="S",
+        help="answer every call after S seconds of ringing (implies --auto-answer)",
+    )
     p.add_argument("--calls", type=_count, metavar="N", help="exit after N calls")
     _media(p)
     p.add_argument(

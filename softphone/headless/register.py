@@ -61,7 +61,7 @@ def run(session: Session, args: argparse.Namespace) -> Exit:
             f"account {session.name!r} does not register (a trunk, or register = false); "
             "`softphone call` and `listen` work without registering",
         )
-    session.open_trace(args.trace)
+    session.prepare(args.trace)
     session.out.say(f"registering {account.id_uri} at {account.registrar_uri}")
     session.start(local_address(args))
     event = wait_registered(session, args.timeout)

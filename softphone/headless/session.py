@@ -70,6 +70,7 @@ class Session:
         self.spec: EngineAccount | None = None
         self.engine: Engine | None = None
         self._events: queue.SimpleQueue[tuple[float, Event]] = queue.SimpleQueue()
+        self._password: str | None = None  # held only until the EngineAccount is built
         self._trace_fd: int | None = None
         self._history: History | None = None
         self._history_failed = False
@@ -93,28 +94,28 @@ class Session:
         self.config, self.account = config, account
         return account
 
-    def open_trace(self, path: Path | None) -> None:
-        """Open `--trace` for appending (0600: it holds phone numbers and addresses)."""
-        if path is None:
-            return
-        try:
-            self._trace_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise UsageError(f"--trace {path}: cannot write it ({exc.strerror or exc})") from None
-
-    def resolve_password(self) -> str:
+    def prepare(self, trace: Path | None) -> None:
+        """The last input checks before the engine: the password (stdin, keyring or a
+        prompt), then `--trace` opened for appending (0600: it holds numbers and addresses)."""
         assert self.config is not None
         try:
-            return resolve_password(self.config, self._password_stdin, prompt=True)
+            self._password = resolve_password(self.config, self._password_stdin, prompt=True)
         except PasswordError as exc:
             raise UsageError(str(exc)) from None
+        if trace is None:
+            return
+        try:
+            self._trace_fd = os.open(trace, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise UsageError(f"--trace {trace}: cannot write it ({exc.strerror or exc})") from None
 
     # -- the engine -----------------------------------------------------------------------
 
     def start(self, local: LocalAddress) -> None:
         """Start the engine and add the account (a registering account starts registering)."""
-        assert self.account is not None
-        self.spec = to_engine_account(self.account, self.resolve_password())
+        assert self.account is not None and self._password is not None
+        self.spec = to_engine_account(self.account, self._password)
+        self._password = None
         from softphone.engine.engine import Engine  # loads pjsua2: only once input is good
 
         engine = Engine(self._sink, headless_options(self.account, local))
@@ -136,6 +137,16 @@ class Session:
             raise Exit(EXIT_FAILED, f"could not {what}: the engine did not answer") from None
         except EngineError as exc:
             raise Exit(EXIT_FAILED, f"could not {what}: {exc}") from None
+
+    def attempt(self, future: Future[T], what: str) -> bool:
+        """Like wait(), for commands that may lose a race with the network (answering a call
+        the caller just cancelled): a failure is a warning, not the end of the command."""
+        try:
+            self.wait(future, what)
+        except Exit as exc:
+            self.out.warn(exc.message)
+            return False
+        return True
 
     def next_event(self, deadline: float | None) -> Event | None:
         """The next event for the command (SIP messages are traced, not returned), or None
