@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import sys
 
-USAGE = """usage: softphone <command> [options]
+USAGE = """usage: softphone [<command> [options]]
+
+Without a command, softphone opens the terminal phone on your configured accounts.
 
 commands:
   registrar   run the lab registrar + forking proxy (softphone registrar --help)
@@ -21,7 +23,9 @@ commands:
 def main(argv: list[str] | None = None) -> int:
     """Run the softphone command line; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help", "help"):
+    if not args:
+        return _tui()
+    if args[0] in ("-h", "--help", "help"):
         print(USAGE, end="")
         return 0
     command, rest = args[0], args[1:]
@@ -52,3 +56,21 @@ def main(argv: list[str] | None = None) -> int:
         return doctor_main(rest)
     print(f"softphone: unknown command {command!r}\n\n{USAGE}", end="", file=sys.stderr)
     return 2
+
+
+def _tui() -> int:
+    """`softphone` alone: the TUI on the accounts of config.toml."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        print(f"softphone: the phone needs a terminal (stdin and stderr)\n\n{USAGE}", end="",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    from softphone.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"softphone: {exc}", file=sys.stderr)
+        return 2
+    from softphone.ui.run import run_tui
+
+    return run_tui(settings)

@@ -1,0 +1,173 @@
+"""What the keys and palette commands do (the third layer of SoftphoneApp).
+
+Call actions apply to the highlighted call, or, when none is highlighted, to the one call that
+makes sense (the ringing one to answer, the only live one otherwise), so a one-call user never
+has to move a cursor. Every engine command goes through the bridge: a failure is a notice.
+"""
+
+from __future__ import annotations
+
+from softphone.numbers import NumberError, dial_uri
+from softphone.ui.dialogs.dtmf import DtmfDialog
+from softphone.ui.dialogs.password import PasswordAnswer, PasswordDialog
+from softphone.ui.dialogs.transfer import TransferDialog
+from softphone.ui.handlers import EventHandlers, guarded
+from softphone.ui.model import CallView
+from softphone.ui.screens.parts import ladder_screen
+from softphone.ui.widgets.dialer import Dialer
+
+
+class PhoneActions(EventHandlers):
+    """Call and account actions."""
+
+    def target_call(self) -> CallView | None:
+        """The highlighted live call, else the most recent live one."""
+        selected = self.main.calls.selected
+        view = self.model.calls.get(selected) if selected is not None else None
+        if view is not None and view.live:
+            return view
+        live = self.model.live_calls()
+        return live[-1] if live else None
+
+    def _need_call(self, what: str) -> CallView | None:
+        view = self.target_call()
+        if view is None:
+            self.say(f"No call to {what}", "warning")
+        return view
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def action_dial(self) -> None:
+        self.main.dialer.request_dial()
+
+    async def on_dialer_dial_requested(self, message: Dialer.DialRequested) -> None:
+        await self.dial(message.target, message.account)
+
+    async def dial(self, target: str, account_name: str | None) -> int | None:
+        """Check, dial, remember. Returns the call handle, or None (with a notice)."""
+        view = self.model.accounts.get(account_name or "")
+        if view is None:
+            self.say(f"No account to dial from: add one ({self.key_of('new_account')})", "warning")
+            return None
+        try:
+            uri = dial_uri(target, view.config)
+        except NumberError as exc:
+            self.say(str(exc), "warning")
+            return None
+        handle = await self.bridge.send("dial", lambda e: e.make_call(view.name, uri))
+        if handle is not None:
+            self.recent.add(target.strip())
+            dialer = self.main.dialer
+            dialer.clear()
+            dialer.set_recent(self.recent.recent())
+        return handle
+
+    async def action_answer(self) -> None:
+        selected = self.target_call()
+        view = selected if selected is not None and selected.event.state == "incoming" else None
+        view = view or self.model.ringing()
+        if view is None:
+            self.say("No ringing call to answer", "warning")
+            return
+        await self.answer_call(view.handle)
+
+    async def action_reject(self) -> None:
+        view = self.model.ringing()
+        if view is None:
+            self.say("No ringing call to reject", "warning")
+            return
+        await self.reject_call(view.handle)
+
+    async def action_hangup(self) -> None:
+        view = self._need_call("hang up")
+        if view is not None:
+            await self.bridge.do("hang up", lambda e: e.hangup(view.handle))
+
+    async def action_hold(self) -> None:
+        view = self._need_call("hold")
+        if view is None:
+            return
+        if view.event.hold == "local" or view.event.state == "held":
+            await self.bridge.do("resume", lambda e: e.unhold(view.handle))
+        else:
+            await self.bridge.do("hold", lambda e: e.hold(view.handle))
+
+    async def action_mute(self) -> None:
+        view = self._need_call("mute")
+        if view is not None:
+            on = not view.event.muted
+            await self.bridge.do("mute", lambda e: e.mute(view.handle, on))
+
+    def action_dtmf(self) -> None:
+        view = self._need_call("send DTMF on")
+        if view is not None:
+            self.push_screen(DtmfDialog(view.handle, view.event.remote))
+
+    @guarded
+    async def on_dtmf_dialog_digit(self, message: DtmfDialog.Digit) -> None:
+        await self.bridge.do("DTMF", lambda e: e.send_dtmf(message.call, message.digit))
+
+    def action_transfer(self) -> None:
+        view = self._need_call("transfer")
+        if view is None:
+            return
+        account = self.model.accounts.get(view.event.account)
+        config = account.config if account is not None else None
+
+        def chosen(uri: str | None) -> None:
+            if uri:
+                self.run_worker(self.bridge.do("transfer", lambda e: e.transfer(view.handle, uri)))
+
+        self.push_screen(TransferDialog(view.event.remote, config), chosen)
+
+    def action_ladder(self) -> None:
+        selected = self.main.calls.selected
+        view = self.model.calls.get(selected) if selected is not None else None
+        call_id = view.event.call_id or None if view is not None else None
+        self.push_screen(ladder_screen(tuple(self.traces), call_id))
+
+    def action_focus_dialer(self) -> None:
+        self.main.dialer.focus_input()
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    async def action_register(self) -> None:
+        name = self.main.accounts.selected
+        view = self.model.accounts.get(name or "")
+        if view is None:
+            self.say("No account selected", "warning")
+            return
+        if view.setup in ("no password", "no keyring"):
+            self.ask_password(view.name)
+        elif view.setup == "ok" and view.registers:
+            await self.bridge.do(f"register {view.name}", lambda e: e.register(view.name))
+        else:
+            self.say(f"{view.name}: {view.problem or 'does not register'}", "warning")
+
+    def ask_password(self, name: str) -> None:
+        view = self.model.accounts[name]
+        keyring_ok = view.setup != "no keyring"
+
+        def given(answer: PasswordAnswer | None) -> None:
+            if answer is not None:
+                self.run_worker(self.use_password(name, answer))
+
+        dialog = PasswordDialog(name, view.config.username, view.problem, keyring_ok)
+        self.push_screen(dialog, given)
+
+    async def use_password(self, name: str, answer: PasswordAnswer) -> None:
+        from softphone.ui.accounts import save_password
+
+        view = self.model.accounts.get(name)
+        if view is None:
+            return
+        self._passwords[name] = answer.password
+        if answer.save:
+            problem = save_password(name, answer.password)
+            if problem:
+                self.say(
+                    f"{name}: not saved in the keyring ({problem}); using it for this run",
+                    "warning",
+                )
+        view.setup, view.problem = "ok", ""
+        await self.start_account(view)

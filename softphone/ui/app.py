@@ -1,0 +1,207 @@
+"""SoftphoneApp: bindings, screens, themes and start-up (the last layer; see base.py).
+
+Start-up order keeps the first frame fast (issue target: ≤ 0.35 s from process start): the
+main screen is drawn from config.toml alone; then, off the event loop, the passwords are read
+from the keyring and the engine is created and started (pjsua2 is imported only then), and the
+accounts are handed to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual.app import SystemCommand
+from textual.screen import Screen
+
+from softphone.config import ConfigError, save_settings
+from softphone.ui import keymap, theming
+from softphone.ui.accounts import account_view, save_password
+from softphone.ui.actions import PhoneActions
+from softphone.ui.screens.account_editor import AccountEditor, EditorResult
+from softphone.ui.screens.help import HelpScreen
+from softphone.ui.screens.main import MainScreen
+from softphone.ui.screens.parts import PROBLEMS, ladder_class
+from softphone.ui.screens.settings import SettingsResult, SettingsScreen
+
+
+class SoftphoneApp(PhoneActions):
+    """The softphone TUI. Construct with Settings and an engine factory (see run.run_tui)."""
+
+    BINDINGS = keymap.bindings()  # type: ignore[assignment]
+    TITLE = "softphone"
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(
+        self,
+        *args: Any,
+        title: str | None = None,
+        theme_dirs: Iterable[Path] | None = None,
+        on_ready: Callable[[SoftphoneApp], None] | None = None,
+        start_engine: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if title:
+            self.title = title
+        self._on_ready_hook = on_ready
+        self._start_engine = start_engine
+        self._quitting = False
+        self.themes = theming.load_themes(
+            theming.theme_dirs() if theme_dirs is None else theme_dirs
+        )
+        for theme in self.themes.themes.values():
+            self.register_theme(theme)
+
+    async def on_mount(self) -> None:
+        self.theme = self.themes.choose(self.settings.theme)
+        self.install_screen(MainScreen(), "main")
+        await self.push_screen("main")
+        classes = {type(node) for node in self.main.walk_children()} | {ladder_class()}
+        self.other_keys = keymap.other_keys(classes)
+        self.keys, key_problems = keymap.check_overrides(
+            self.settings.keys, {k.id for k in self.other_keys}
+        )
+        self.set_keymap(self.keys)
+        self._notices = [self.themes.notice(), *key_problems, *self.settings.warnings, *PROBLEMS]
+        self.call_after_refresh(self._first_render)
+
+    def _first_render(self) -> None:
+        main = self.main
+        main.dialer.set_accounts(
+            {n: v.config for n, v in self.model.accounts.items()}, self.default_account()
+        )
+        main.dialer.set_recent(self.recent.recent())
+        self.render_state()
+        for problem in self._notices:
+            if problem:
+                self.say(problem, "warning", timeout=15)
+        self.set_interval(1.0, self._tick)
+
+    def on_ready(self) -> None:
+        """After the first frame: keyring, engine, accounts."""
+        if self._start_engine:
+            self.run_worker(self._start_up(), name="start-up", exit_on_error=False)
+        if self._on_ready_hook is not None:
+            self._on_ready_hook(self)
+
+    async def _start_up(self) -> None:
+        self.open_history()
+        await self.load_passwords()
+        if await self.bridge.start():
+            for view in list(self.model.accounts.values()):
+                await self.start_account(view)
+
+    def _tick(self) -> None:
+        self.model.expire_ended(self.clock())
+        self.render_state()
+
+    # -- quitting -------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Hang up, unregister, stop the engine, then leave (the UI stays live meanwhile)."""
+        if self._quitting:
+            return
+        self._quitting = True
+        if self.bridge.running:
+            self.say("Hanging up and unregistering…", timeout=30)
+            await self.bridge.stop()
+        self.exit(0)
+
+    # -- screens ---------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(HelpScreen(self.keys, self.other_keys))
+
+    def action_settings(self) -> None:
+        if isinstance(self.screen, SettingsScreen):
+            return
+        screen = SettingsScreen(self.settings, self.available_themes, self.theme, self.keys)
+        self.push_screen(screen, self._settings_saved)
+
+    def _settings_saved(self, result: SettingsResult | None) -> None:
+        if result is None:
+            return
+        # The settings screen edits our bindings; overrides of other widgets' (log.*) stay.
+        keys = {k: v for k, v in self.keys.items() if k not in keymap.BY_ID} | result.keys
+        self.settings = replace(self.settings, theme=result.theme, audio=result.audio, keys=keys)
+        self.theme = result.theme
+        self.keys = keys
+        self.set_keymap(keys)
+        self.render_state()
+        self._save_config("Settings")
+
+    def action_new_account(self) -> None:
+        self.push_screen(AccountEditor(), self._account_saved)
+
+    def action_edit_account(self) -> None:
+        view = self.model.accounts.get(self.main.accounts.selected or "")
+        if view is None:
+            self.action_new_account()
+        elif view.lab:
+            self.say(f"{view.name} belongs to this lab run and is not stored", "warning")
+        else:
+            stored = view.name in self._passwords or view.setup == "ok"
+            self.push_screen(
+                AccountEditor(view.config, password_stored=stored), self._account_saved
+            )
+
+    def _account_saved(self, result: EditorResult | None) -> None:
+        if result is not None:
+            self.run_worker(self._apply_account(result), exit_on_error=False)
+
+    async def _apply_account(self, result: EditorResult) -> None:
+        config = result.config
+        self.settings = self.settings.with_account(config)
+        if not self._save_config(f"Account {config.name}"):
+            return
+        if result.password:
+            self._passwords[config.name] = result.password
+            problem = await asyncio.get_running_loop().run_in_executor(
+                None, save_password, config.name, result.password
+            )
+            if problem:
+                self.say(f"{config.name}: password kept for this run only: {problem}", "warning")
+        if config.name in self.model.accounts and self.bridge.running:
+            await self.bridge.do(f"account {config.name}", lambda e: e.remove_account(config.name))
+        view = account_view(config)
+        if view.setup == "ok" and config.name not in self._passwords:
+            view.setup, view.problem = "pending", "looking up the password"
+        self.model.accounts.pop(config.name, None)
+        self.model.set_account(view)
+        self.main.dialer.set_accounts(
+            {n: v.config for n, v in self.model.accounts.items()}, self.default_account()
+        )
+        if view.setup == "pending":
+            await self.load_passwords()
+        elif view.setup == "ok":
+            await self.start_account(view)
+        self.render_state()
+
+    def _save_config(self, what: str) -> bool:
+        try:
+            path = save_settings(self.settings)
+        except ConfigError as exc:
+            self.say(f"{what} not saved: {exc}", "error", timeout=20)
+            return False
+        self.say(f"{what} saved to {path}")
+        return True
+
+    # -- command palette -------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for spec in keymap.KEYS:
+            if spec.palette:
+                yield SystemCommand(
+                    spec.label,
+                    f"{spec.description} — {self.key_of(spec.id)}",
+                    partial(self.run_action, spec.action),
+                )
+        yield from super().get_system_commands(screen)

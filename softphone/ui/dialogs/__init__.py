@@ -1,0 +1,1 @@
+"""Modal dialogs: incoming call, DTMF keypad, transfer target, password prompt."""

@@ -1,0 +1,1 @@
+"""Full screens: main, account editor, settings, help (the ladder is screens/ladder.py)."""
