@@ -83,18 +83,20 @@ class Flow:
 
 def _retransmission_key(trace: SipTrace, src: str, dst: str) -> tuple[object, ...]:
     """What makes two messages "the same message sent again" (RFC 3261 §17.1.1.2, §17.2.1):
-    same hop, same transaction (top Via branch, CSeq) and, for responses, same status and To
-    tag (a second 180 with another To tag is another fork, not a retransmission)."""
+    same hop, same transaction (top Via branch, CSeq; the Call-ID too, against agents that
+    reuse branches) and, for responses, same status and To tag (a second 180 with another To
+    tag is another fork, not a retransmission)."""
     msg = trace.parsed
     try:
         if isinstance(msg, SipRequest):
             branch = msg.top_via.branch
             if branch:
-                return ("q", src, dst, branch, msg.cseq, msg.method)
+                return ("q", src, dst, branch, msg.call_id, msg.cseq, msg.method)
         elif isinstance(msg, SipResponse):
             branch = msg.top_via.branch
             if branch:
-                return ("r", src, dst, branch, msg.cseq, msg.status, msg.to_addr.tag)
+                key = (src, dst, branch, msg.call_id, msg.cseq, msg.status, msg.to_addr.tag)
+                return ("r", *key)
     except (SipParseError, ValueError):
         pass
     return ("raw", src, dst, trace.raw)
@@ -257,7 +259,7 @@ class Glyphs:
 UNICODE = Glyphs("│", "─", "╌", "▶", "◀")
 ASCII = Glyphs("|", "-", ".", ">", "<")
 
-GUTTER = 22  # "HH:MM:SS.mmm" / "+0.000s" and a space either side
+GUTTER = 14  # "HH:MM:SS.mmm" over "+0.000s", right-aligned, and a space
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +271,7 @@ class Layout:
     gutter: int = GUTTER
 
     @classmethod
-    def for_flow(cls, flow: Flow, smallest: int = 24, widest: int = 40) -> Layout:
+    def for_flow(cls, flow: Flow, smallest: int = 22, widest: int = 38) -> Layout:
         """Columns wide enough for the addresses and most labels (long ones are cut)."""
         need = max((len(c) + 2 for c in flow.columns), default=smallest)
         for arrow in flow.arrows:

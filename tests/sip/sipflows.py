@@ -28,7 +28,7 @@ BOB = "127.0.0.1:5080"
 BOB2 = "127.0.0.1:5082"
 TWILIO = "54.172.60.0:5061"
 
-_branch = itertools.count(1)
+_branches: dict[str, itertools.count[int]] = {}
 
 SDP_AVP = (
     "v=0\r\no=- 4004384430 4004384430 IN IP4 127.0.0.1\r\ns=pjmedia\r\nb=AS:84\r\nt=0 0\r\n"
@@ -50,8 +50,15 @@ def wire(time: float, src: str, dst: str, raw: bytes, at: str, origin: str = "")
     return make_trace(time, direction, "UDP", at, remote, raw, origin=origin)
 
 
-def branch() -> str:
-    return f"z9hG4bKPj{next(_branch):08d}"
+def branch(call_id: str) -> str:
+    """Branches numbered per Call-ID from each flow's start, so flows (and snapshots of them)
+    are the same whatever ran before."""
+    counter = _branches.setdefault(call_id, itertools.count(1))
+    return f"z9hG4bKPj{call_id}-{next(counter):04d}"
+
+
+def fresh(call_id: str) -> None:
+    _branches[call_id] = itertools.count(1)
 
 
 # --- REGISTER through the real lab registrar ----------------------------------------------
@@ -138,7 +145,7 @@ def invite(
     to = f"<{ruri}>" + (f";tag={to_tag}" if to_tag else "")
     lines = [
         f"INVITE {ruri} SIP/2.0",
-        f"Via: SIP/2.0/UDP {via};rport;branch={branch()}",
+        f"Via: SIP/2.0/UDP {via};rport;branch={branch(call_id)}",
         *[f"Via: {v}" for v in vias],
         "Max-Forwards: 70",
         f"From: <{from_uri}>;tag={from_tag}",
@@ -165,7 +172,8 @@ def request_like(original: SipRequest, method: str, *, to_tag: str | None = None
     non-2xx and CANCEL reuse the INVITE's branch; BYE gets a new one and the next CSeq."""
     via = original.headers.get("via")
     if method == "BYE":
-        via = f"SIP/2.0/UDP {original.top_via.host}:{original.top_via.port};rport;branch={branch()}"
+        top = original.top_via
+        via = f"SIP/2.0/UDP {top.host}:{top.port};rport;branch={branch(original.call_id)}"
     cseq_number = original.cseq.number + (1 if method == "BYE" else 0)
     to = original.headers.get("to") or ""
     if to_tag and ";tag=" not in to:
@@ -235,6 +243,7 @@ def trunk_call(
     the authenticated INVITE and `final` (or the second 407 when `second_challenge`)."""
     ruri = f"sip:{number}@example.pstn.twilio.com"
     at, t = ALICE, T0
+    fresh("tr-1")
     first = invite(
         ruri=ruri,
         from_uri=f"sip:{caller}@127.0.0.1",
@@ -380,7 +389,7 @@ def forward(request: SipRequest, target: str) -> SipRequest:
     """What a proxy sends on: its own Via on top, Max-Forwards down, Record-Route (§16.6)."""
     raw = request.to_bytes().decode()
     head, _, rest = raw.partition("\r\n")
-    via = f"Via: SIP/2.0/UDP {PROXY};branch={branch()}\r\n"
+    via = f"Via: SIP/2.0/UDP {PROXY};branch={branch(request.call_id)}\r\n"
     record_route = f"Record-Route: <sip:{PROXY};lr>\r\n" if request.method == "INVITE" else ""
     text = f"{head}\r\n{via}{record_route}{rest}".replace("Max-Forwards: 70", "Max-Forwards: 69")
     message = parse_message(text.encode())
@@ -391,6 +400,7 @@ def forward(request: SipRequest, target: str) -> SipRequest:
 def proxied_call() -> list[SipTrace]:
     """alice → proxy → bob: 407, authenticated INVITE, 100/180/200, ACK, BYE/200."""
     at, t = PROXY, T0
+    fresh("px-1")
     out: list[SipTrace] = []
 
     def put(dt: float, src: str, dst: str, raw: bytes) -> None:
@@ -438,6 +448,7 @@ def proxied_call() -> list[SipTrace]:
 def forked_cancelled_call() -> list[SipTrace]:
     """alice → proxy → bob (two devices): two 180s, alice CANCELs, both legs 487."""
     at, t = PROXY, T0
+    fresh("fk-1")
     out: list[SipTrace] = []
 
     def put(dt: float, src: str, dst: str, raw: bytes) -> None:
@@ -475,6 +486,7 @@ def retransmitted_call() -> list[SipTrace]:
     """A UDP INVITE the far end answers late: Timer A retransmissions (0.5 s, 1 s apart, RFC 3261
     §17.1.1.2) and a 200 OK retransmitted until the ACK (§13.3.1.4); captured at the phone."""
     at, t = ALICE, T0
+    fresh("rt-1")
     out: list[SipTrace] = []
 
     def put(dt: float, src: str, dst: str, raw: bytes) -> None:
