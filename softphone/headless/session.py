@@ -11,6 +11,7 @@ with them.
 
 from __future__ import annotations
 
+import collections
 import os
 import queue
 import time
@@ -45,6 +46,44 @@ COMMAND_TIMEOUT = 10.0  # seconds for one engine command (they run in millisecon
 _IDLE_CHECK = 0.5  # seconds between engine liveness checks while waiting without a deadline
 
 
+class EventInbox:
+    """Where the engine's sink puts events (engine thread) and the command takes them.
+
+    SIP messages only go into a deque, which wakes nobody: waking the command's thread for
+    each of them made it compete for the GIL with the engine thread while pjsip was in the
+    middle of answering a challenge (measured: 401 → authenticated REGISTER took 0.33 ms
+    instead of 0.20 ms). They are collected whenever the command wakes up anyway (another
+    event, or every half second) and at the end. Every other event wakes the command.
+    """
+
+    def __init__(self) -> None:
+        self._events: queue.SimpleQueue[tuple[float, Event]] = queue.SimpleQueue()
+        self._traces: collections.deque[TraceEvent] = collections.deque()
+
+    def sink(self, event: Event) -> None:  # engine thread: stamp and store, nothing else
+        if isinstance(event, TraceEvent):
+            self._traces.append(event)
+        else:
+            self._events.put((time.time(), event))
+
+    def get(self, timeout: float) -> tuple[float, Event] | None:
+        """The next non-trace event, or None after `timeout` seconds."""
+        try:
+            return self._events.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def get_nowait(self) -> tuple[float, Event] | None:
+        return self.get(0) if not self._events.empty() else None
+
+    def traces(self) -> list[TraceEvent]:
+        """The SIP messages stored so far, oldest first (and forgotten here)."""
+        out = []
+        while self._traces:
+            out.append(self._traces.popleft())
+        return out
+
+
 class Exit(Exception):
     """How a command ends: `exit_code`, the outcome in plain words, and facts for JSON."""
 
@@ -69,7 +108,7 @@ class Session:
         self.account: EffectiveAccount | None = None
         self.spec: EngineAccount | None = None
         self.engine: Engine | None = None
-        self._events: queue.SimpleQueue[tuple[float, Event]] = queue.SimpleQueue()
+        self.inbox = EventInbox()
         self._password: str | None = None  # held only until the EngineAccount is built
         self._trace_fd: int | None = None
         self._history: History | None = None
@@ -118,16 +157,13 @@ class Session:
         self._password = None
         from softphone.engine.engine import Engine  # loads pjsua2: only once input is good
 
-        engine = Engine(self._sink, headless_options(self.account, local))
+        engine = Engine(self.inbox.sink, headless_options(self.account, local))
         try:
             engine.start()
         except EngineError as exc:
             raise Exit(EXIT_FAILED, f"the phone engine did not start: {exc}") from None
         self.engine = engine
         self.wait(engine.add_account(self.spec), "add the account")
-
-    def _sink(self, event: Event) -> None:  # engine thread: stamp and queue, nothing else
-        self._events.put((time.time(), event))
 
     def wait(self, future: Future[T], what: str) -> T:
         """The result of an engine command; Exit(1) with the engine's reason if it failed."""
@@ -155,22 +191,26 @@ class Session:
             left = _IDLE_CHECK if deadline is None else deadline - time.monotonic()
             if left <= 0:
                 return None
-            try:
-                at, event = self._events.get(timeout=min(left, _IDLE_CHECK))
-            except queue.Empty:
+            got = self.inbox.get(min(left, _IDLE_CHECK))
+            self._write_traces()
+            if got is None:
                 if self.engine is not None and not self.engine.running:
-                    raise Exit(EXIT_FAILED, "the phone engine stopped unexpectedly") from None
+                    raise Exit(EXIT_FAILED, "the phone engine stopped unexpectedly")
                 continue
-            if self._handle(at, event):
-                return event
+            if self._handle(*got):
+                return got[1]
+
+    def _write_traces(self) -> None:
+        """Append the SIP messages received so far to --trace (masked by to_json)."""
+        traces = self.inbox.traces()
+        if traces and self._trace_fd is not None:
+            text = "".join(t.trace.to_json() + "\n" for t in traces)
+            os.write(self._trace_fd, text.encode("utf-8", "surrogateescape"))
 
     def _handle(self, at: float, event: Event) -> bool:
-        """Trace, record and print one event; True if the command should see it."""
-        if isinstance(event, TraceEvent):
-            if self._trace_fd is not None:
-                line = event.trace.to_json() + "\n"
-                os.write(self._trace_fd, line.encode("utf-8", "surrogateescape"))
-            return False
+        """Record and print one event; True if the command should see it."""
+        if type(event).__name__ == "AudioLevelEvent":
+            return False  # ten a second while a sound device runs: not for scripts
         if isinstance(event, CallEvent):
             self._record(event, at)
         elif isinstance(event, EngineErrorEvent):
@@ -196,12 +236,9 @@ class Session:
         engine, self.engine = self.engine, None
         if engine is not None and not engine.stop(timeout=15):
             self.out.warn("the phone engine did not stop in time")
-        while True:
-            try:
-                at, event = self._events.get_nowait()
-            except queue.Empty:
-                break
-            self._handle(at, event)
+        while (got := self.inbox.get_nowait()) is not None:
+            self._handle(*got)
+        self._write_traces()
         if self._trace_fd is not None:
             os.close(self._trace_fd)
             self._trace_fd = None
