@@ -12,8 +12,9 @@ import pytest
 
 from softphone.sip.diagnosis import diagnose
 from softphone.sip.export import to_mermaid, to_pcap, to_text
-from softphone.sip.ladder import build_flow
-from softphone.sip.trace import SipTrace
+from softphone.sip.ladder import build_flow, endpoints
+from softphone.sip.pcap_read import PcapError, packets, sip_messages, traces_from_pcap
+from softphone.sip.trace import SipTrace, make_trace, mask_credentials
 from tests.sip.sipflows import RegisterFlow, proxied_call, retransmitted_call, trunk_call
 
 needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
@@ -149,3 +150,54 @@ def test_mermaid_retransmissions_use_the_async_arrow() -> None:
         "    P1-)P2: INVITE (retransmission)",
         "    P1-)P2: INVITE (retransmission)",
     ]
+
+
+# --- reading captures back (pcap_read) ---------------------------------------------------
+
+
+def test_pcap_round_trip_gives_the_same_messages_masked() -> None:
+    traces = authenticated_flow()
+    back = traces_from_pcap(to_pcap(traces))
+    assert [t.summary for t in back] == [t.summary for t in traces]
+    assert [t.raw for t in back] == [mask_credentials(t.raw) for t in traces]
+    assert [endpoints(t) for t in back] == [endpoints(t) for t in traces]
+    assert [round(t.time, 6) for t in back] == [round(t.time, 6) for t in traces]
+
+
+def test_a_tcp_message_larger_than_a_segment_is_split_and_framed_back() -> None:
+    body = b"x" * 150_000
+    raw = (
+        b"MESSAGE sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5070;branch=z9hG4bK-m\r\n"
+        b"From: <sip:alice@127.0.0.1>;tag=1\r\nTo: <sip:bob@127.0.0.1>\r\nCall-ID: big-1\r\n"
+        b"CSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    big = make_trace(1.0, "out", "TCP", "127.0.0.1:5070", "127.0.0.1:5060", raw)
+    small = replace(retransmitted_call()[0], transport="TCP", local="127.0.0.1:5070")
+    data = to_pcap([big, small])
+    assert len(list(packets(data))) == 4  # 150 kB in three segments, then the INVITE
+    messages = list(sip_messages(data))
+    assert [m.payload for m in messages] == [raw, small.raw]
+
+
+@needs_tshark
+def test_pcapng_written_by_tshark_reads_the_same(tmp_path: Path) -> None:
+    base = retransmitted_call()
+    traces = [base[0], replace(base[3], local="[::1]:5070", remote="[::1]:5060")]
+    pcap, pcapng = tmp_path / "a.pcap", tmp_path / "a.pcapng"
+    pcap.write_bytes(to_pcap(traces))
+    subprocess.run(
+        ["tshark", "-r", str(pcap), "-F", "pcapng", "-w", str(pcapng)],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert pcapng.read_bytes()[:4] == b"\x0a\x0d\x0d\x0a"
+    assert list(sip_messages(pcapng.read_bytes())) == list(sip_messages(pcap.read_bytes()))
+    assert [m.src for m in sip_messages(pcapng.read_bytes())] == ["127.0.0.1:46195", "[::1]:5060"]
+
+
+def test_not_a_capture_is_refused() -> None:
+    with pytest.raises(PcapError):
+        list(packets(b"GIF89a not a capture at all"))
