@@ -88,7 +88,7 @@ def lab_users() -> dict[str, str]:
 def legend(port: int, *, short: bool = False) -> str:
     """The numbers in plain words; `short` fits a title bar."""
     if short:
-        return "lab: 600 echo · 601 tone · 602 busy · 603 no answer · 700 two phones"
+        return "lab: 600 echo · 601 tone · 602 busy · 603 no answer · 700 multi-device"
     lines = [f"  {n.user}  {n.summary}" for n in NUMBERS]
     people = ", ".join(f"{u} ({pw})" for u, pw in DEMO_USERS.items())
     return "\n".join(

@@ -59,7 +59,11 @@ def ports_free(port: int, host: str = HOST) -> bool:
     return True
 
 
-def choose_port(requested: int | None) -> tuple[int, str | None]:
+def choose_port(
+    requested: int | None,
+    default: int = DEFAULT_PORT,
+    fallbacks: tuple[int, ...] = FALLBACK_PORTS,
+) -> tuple[int, str | None]:
     """(port, note): the port the lab will use and, when it is not the usual one, why."""
     if requested:
         if not 1 <= requested <= 65534:
@@ -70,13 +74,13 @@ def choose_port(requested: int | None) -> tuple[int, str | None]:
                 "stop the program using it or choose another --port"
             )
         return requested, None
-    candidates = FALLBACK_PORTS if requested == 0 else (DEFAULT_PORT, *FALLBACK_PORTS)
+    candidates = fallbacks if requested == 0 else (default, *fallbacks)
     for port in candidates:
         if ports_free(port):
             note = None
-            if requested is None and port != DEFAULT_PORT:
+            if requested is None and port != default:
                 note = (
-                    f"{HOST}:{DEFAULT_PORT} is in use (another SIP server?); "
+                    f"{HOST}:{default} is in use (another SIP server?); "
                     f"the lab listens on {port} instead"
                 )
             return port, note
@@ -84,7 +88,8 @@ def choose_port(requested: int | None) -> tuple[int, str | None]:
         with contextlib.closing(bind_socket(ListenSpec("UDP", HOST, 0))) as probe:
             port = int(probe.getsockname()[1])
         if port < 65535 and ports_free(port):
-            return port, f"ports {DEFAULT_PORT} and {FALLBACK_PORTS} are in use; using {port}"
+            note = None if requested == 0 else f"{HOST}:{default} is in use; using {port}"
+            return port, note
     raise LabStartError(f"no free port pair for the lab on {HOST}")
 
 
