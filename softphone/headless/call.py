@@ -14,7 +14,7 @@ import argparse
 import time
 from typing import Any
 
-from softphone.engine.events import CallEvent
+from softphone.engine.events import CallEvent, RegistrationEvent
 from softphone.headless.output import call_failure_text, rtp_text, srtp_text
 from softphone.headless.parsing import UsageError, check_dtmf, check_play, check_writable
 from softphone.headless.register import local_address
@@ -85,6 +85,9 @@ def _follow(session: Session, args: argparse.Namespace, handle: int, srtp: str) 
             session.wait(engine.hangup(handle), "hang up")
             hangup_by = time.monotonic() + HANGUP_WAIT
             continue
+        if isinstance(event, RegistrationEvent) and event.state in ("failed", "retrying"):
+            # The call does not need the registration, but the reason often explains its fate.
+            session.out.warn(f"registration: {event.code} {event.reason}: {event.explanation}")
         if not isinstance(event, CallEvent) or event.call != handle:
             continue
         if event.state == "early" and event.devices_ringing != ringing:

@@ -18,6 +18,8 @@ import pytest
 from tests.headless.conftest import USERS, PhoneHome, Result
 from tests.peers import audio
 from tests.peers.baresip import Account, Baresip, available
+from tests.peers.certs import session_pki
+from tests.peers.kamailio import Kamailio, kamailio_available
 from tests.peers.registrar import OurRegistrar
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(90)]
@@ -150,8 +152,18 @@ def test_unanswered_calls_exit_1_with_the_reason(home: PhoneHome, registrar: Our
     assert absent.returncode == 1
     summary = absent.summary()
     assert (summary["code"], summary["exit"]) == (480, 1)
+    # A national number is dialled as E.164 in the account's region (numbers.dial_uri).
+    home.add_account("london", registrar, user="alice", region="GB")
+    for name, typed, e164 in (("alice", "(415) 555-0100", "+14155550100"),
+                              ("london", "020 7946 0018", "+442079460018")):  # fmt: skip
+        number = home.run("call", name, typed, "--json")
+        assert number.json_lines()[0]["request_uri"] == f"sip:{e164}@127.0.0.1"
+        assert number.returncode == 1 and number.summary()["code"] == 404
     rows = home.history()
-    assert [(r["final_code"], r["outcome"]) for r in rows] == [(404, "failed"), (480, "failed")]
+    assert [(r["final_code"], r["outcome"]) for r in rows[:2]] == [
+        (404, "failed"), (480, "failed")
+    ]  # fmt: skip
+    assert rows[2]["request_uri"] == "sip:+14155550100@127.0.0.1"
 
 
 def test_mandatory_srtp_against_a_plain_phone_is_488(
@@ -193,3 +205,31 @@ def test_listen_takes_several_calls_at_once(
     for path in (record, tmp_path / "bob-2.wav"):  # one recording per call
         _assert_tone(path, OUR_HZ, 1.0)
     assert sorted(r["account"] for r in home.history()) == ["alice", "bob", "bob", "carol"]
+
+
+def test_tls_and_srtp_through_kamailio(home: PhoneHome, tmp_path_factory: Any) -> None:
+    reason = kamailio_available(tls=True)
+    if reason:
+        pytest.skip(reason)
+    pki = session_pki(tmp_path_factory)
+    with Kamailio(USERS, tls_cert=pki.leaf.cert, tls_key=pki.leaf.key) as kam:
+        uri = f"sip:127.0.0.1:{kam.tls_port}"
+        for name in ("alice", "bob"):
+            home.add_account(
+                name, None, register=True, registrar=uri, outbound_proxy=uri + ";lr",
+                transport="tls", srtp="mandatory", ca_file=str(pki.ca_cert),
+            )  # fmt: skip
+        listener = home.spawn("listen", "bob", "--auto-answer", "--calls", "1")
+        listener.wait_for("waiting for calls")
+        result = home.run("call", "alice", f"sip:bob@127.0.0.1:{kam.tls_port}", "--duration",
+                          "1", "--json")  # fmt: skip
+        heard = listener.finish(20)
+    assert result.returncode == 0, result
+    dialling = result.json_lines()[0]
+    assert dialling["request_uri"] == f"sip:bob@127.0.0.1:{kam.tls_port};transport=tls"
+    summary = result.summary()
+    assert summary["srtp_suite"] == "AES_CM_128_HMAC_SHA1_80" and summary["codec"] == "PCMU/8000"
+    assert heard.returncode == 0, heard
+    assert "SRTP AES_CM_128_HMAC_SHA1_80" in heard.stdout
+    rows = home.history()
+    assert {r["srtp_suite"] for r in rows} == {"AES_CM_128_HMAC_SHA1_80"}
