@@ -1,12 +1,11 @@
 """One headless run: the account, its password, the engine, the trace file, the history.
 
-The engine calls the sink on its own thread; the sink only stamps the event and queues it, and
-the command's thread takes events with `next_event(deadline)` (waits are deadlines on that
-queue, never sleeps). Everything that must happen for every event happens there, in order:
-SIP messages appended to `--trace` (masked by SipTrace.to_json), calls written to the history,
-events printed as JSON lines. After `close()` stops the engine (hang up, unregister), the
-events still queued (the un-REGISTER and its 200) are handled the same way, so the trace ends
-with them.
+The engine calls the sink (EventInbox.sink) on its own thread; the sink only stores the event,
+and the command's thread takes events with `next_event(deadline)` (waits are deadlines on that
+queue, never sleeps). Everything that must happen for every event happens there: SIP messages
+appended to `--trace` (masked by SipTrace.to_json), calls written to the history, events
+printed as JSON lines. After `close()` stops the engine (hang up, unregister), what is still
+stored (the un-REGISTER and its 200) is handled the same way, so the trace ends with them.
 """
 
 from __future__ import annotations
