@@ -157,11 +157,13 @@ class Session:
         from softphone.engine.engine import Engine  # loads pjsua2: only once input is good
 
         engine = Engine(self.inbox.sink, headless_options(self.account, local))
+        # Kept before start(): a Ctrl-C during start must still reach close(), which stops
+        # the (non-daemon) engine thread; otherwise the process would never exit.
+        self.engine = engine
         try:
             engine.start()
         except EngineError as exc:
             raise Exit(EXIT_FAILED, f"the phone engine did not start: {exc}") from None
-        self.engine = engine
         self.wait(engine.add_account(self.spec), "add the account")
 
     def wait(self, future: Future[T], what: str) -> T:

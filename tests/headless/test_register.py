@@ -142,3 +142,14 @@ def test_interrupt_hangs_up_unregisters_and_exits(
     unregister = _registers(_trace(trace))[-1]
     assert "expires: 0" in unregister["raw"].lower()
     assert _trace(trace)[-1]["summary"] == "200 OK"
+
+
+def test_a_taken_sip_port_is_reported_not_hung(home: PhoneHome, registrar: OurRegistrar) -> None:
+    home.add_account("work", registrar, user="alice")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = str(taken.getsockname()[1])
+        result = home.run("register", "work", "--sip-port", port, timeout=20)
+    assert result.returncode == 1, result
+    assert "the phone engine did not start" in result.stderr
+    assert "Address already in use" in result.stderr
