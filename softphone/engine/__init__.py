@@ -15,6 +15,8 @@ from softphone.engine.errors import (
     EngineStoppedError,
 )
 from softphone.engine.events import (
+    AudioLevelEvent,
+    AudioStateEvent,
     Binding,
     CallEvent,
     DtmfEvent,
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from softphone.engine.engine import Engine
 
 __all__ = [
+    "AudioLevelEvent",
+    "AudioStateEvent",
     "Binding",
     "CallEvent",
     "DtmfEvent",

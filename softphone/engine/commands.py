@@ -18,7 +18,7 @@ from softphone.engine.account import EngineAcc
 from softphone.engine.call import EngineCall
 from softphone.engine.core import Core
 from softphone.engine.errors import EngineCommandError
-from softphone.engine.events import CallEvent, RegistrationEvent
+from softphone.engine.events import AudioStateEvent, CallEvent, RegistrationEvent
 from softphone.engine.pjconfig import account_config, with_transport
 from softphone.engine.types import EngineAccount
 from softphone.sip.uri import SipUri, parse_uri
@@ -235,3 +235,21 @@ def list_calls(core: Core) -> tuple[CallEvent, ...]:
 def recent_log(core: Core) -> tuple[str, ...]:
     """The last pjsua log lines that were not SIP messages (newest last), for diagnostics."""
     return tuple(core.writer.recent) if core.writer is not None else ()
+
+
+# -- sound devices (the AudioBridge's optional commands, media.py) ------------------------
+
+
+def set_audio_devices(
+    core: Core, input: str | None, output: str | None, ring: str | None
+) -> AudioStateEvent:
+    setter = getattr(core.audio, "set_devices", None)
+    if setter is None:
+        raise EngineCommandError("audio", "this engine has no sound-device bridge (null audio)")
+    result: AudioStateEvent = setter(input, output, ring)
+    return result
+
+
+def audio_state(core: Core) -> AudioStateEvent | None:
+    info = getattr(core.audio, "info", None)
+    return info() if info is not None else None

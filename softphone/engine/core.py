@@ -94,6 +94,9 @@ class Core:
         self.options = options
         self._sink = sink
         self.audio = audio
+        # Optional AudioBridge hooks (media.py): see every event first, and run each loop turn.
+        self._audio_observe: Callable[[Event], None] | None = getattr(audio, "observe", None)
+        self._audio_poll: Callable[[], list[Event]] | None = getattr(audio, "poll", None)
         self.endpoint: Any = None
         self.watcher = DialogWatcher()
         self.accounts: dict[str, EngineAcc] = {}
@@ -114,6 +117,12 @@ class Core:
     # -- Host protocol ------------------------------------------------------------------
 
     def emit(self, event: Event) -> None:
+        if self._audio_observe is not None:
+            try:
+                self._audio_observe(event)
+            except Exception as exc:  # a broken bridge must not break event delivery
+                if self.writer is not None:
+                    self.writer.recent.append(f"audio observe failed: {exc!r}")
         try:
             self._sink(event)
         except Exception as exc:  # a broken sink must not break the engine
@@ -288,6 +297,14 @@ class Core:
         self.endpoint.libHandleEvents(ms)
         if self._graveyard:
             self._graveyard.clear()  # drop dead calls/players outside their callbacks
+        if self._audio_poll is not None:
+            try:
+                events = self._audio_poll()  # device streams start/stop here, not in callbacks
+            except Exception as exc:
+                self.report("audio", exc)
+            else:
+                for event in events:
+                    self.emit(event)
         if self._forked:
             forked, self._forked = self._forked, set()
             for call in list(self.calls.values()):

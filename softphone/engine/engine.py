@@ -28,7 +28,7 @@ from typing import Any, Self, TypeVar
 from softphone.engine import commands as cmd
 from softphone.engine.core import Core, error_text
 from softphone.engine.errors import EngineStartError, EngineStoppedError
-from softphone.engine.events import CallEvent, EngineStateEvent, Event
+from softphone.engine.events import AudioStateEvent, CallEvent, EngineStateEvent, Event
 from softphone.engine.media import AudioBridge
 from softphone.engine.types import EngineAccount, EngineOptions
 
@@ -277,3 +277,14 @@ class Engine:
     def recent_log(self) -> Future[tuple[str, ...]]:
         """pjsua's recent non-message log lines (up to 400), e.g. for a diagnosis screen."""
         return self._core_call(cmd.recent_log)
+
+    def set_audio_devices(
+        self, input: str | None, output: str | None, ring: str | None = None
+    ) -> Future[AudioStateEvent]:
+        """Switch sound devices (names as in [settings.audio], None = system default), also
+        during a call; the new AudioStateEvent is returned and also sent to the sink."""
+        return self._core_call(cmd.set_audio_devices, input, output, ring)
+
+    def audio_state(self) -> Future[AudioStateEvent | None]:
+        """The current AudioStateEvent (None when the engine runs without a sound bridge)."""
+        return self._core_call(cmd.audio_state)

@@ -171,6 +171,36 @@ class EngineErrorEvent:
 
 
 @dataclass(frozen=True)
+class AudioStateEvent:
+    """The sound devices behind calls (from the softphone.audio bridge).
+
+    `state`: "ready" (devices found, no call using them), "active" (streams running for a
+    call), "null" (no usable device: calls connect but are silent), "failed" (a device stopped
+    or would not open: calls go on with null audio). `message` is one plain sentence for the
+    TUI; `input`/`output`/`ring` name the devices in use (None: none)."""
+
+    state: Literal["ready", "active", "null", "failed"]
+    message: str
+    input: str | None = None
+    output: str | None = None
+    ring: str | None = None
+
+
+@dataclass(frozen=True)
+class AudioLevelEvent:
+    """Microphone and speaker levels while a call's audio runs (about 10 per second).
+    `input`/`output` are meter positions 0..1 (-60..0 dBFS); the dBFS values are the peaks.
+    `underruns`/`overruns` count jitter-buffer glitches since the streams started."""
+
+    input: float
+    output: float
+    input_dbfs: float
+    output_dbfs: float
+    underruns: int = 0
+    overruns: int = 0
+
+
+@dataclass(frozen=True)
 class EngineStateEvent:
     """The engine itself: "started" (after libStart), "stopping", "stopped"."""
 
@@ -190,4 +220,6 @@ Event = (
     | LogEvent
     | EngineErrorEvent
     | EngineStateEvent
+    | AudioStateEvent
+    | AudioLevelEvent
 )

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from softphone.engine.errors import EngineCommandError, EngineStartError, EngineStoppedError
-from softphone.engine.events import CallEvent, EngineStateEvent, Event
+from softphone.engine.events import AudioStateEvent, CallEvent, EngineStateEvent, Event
 from softphone.engine.types import EngineAccount, EngineOptions
 
 T = TypeVar("T")
@@ -51,6 +51,10 @@ class FakeEngine:
         self.calls: dict[int, CallEvent] = {}  # last CallEvent emitted per call
         self._failures: dict[str, str] = {}
         self.log_lines: list[str] = []  # what recent_log() returns
+        # What audio_state() returns; set_audio_devices() records the names in it.
+        self.audio_state_value: AudioStateEvent | None = AudioStateEvent(
+            "null", "No audio device: calls will be silent (null audio)"
+        )
         self._next_call = 1
         self._lock = threading.Lock()
         self._running = False
@@ -193,3 +197,16 @@ class FakeEngine:
     def list_calls(self) -> Future[tuple[CallEvent, ...]]:
         live = tuple(e for e in self.calls.values() if e.state != "disconnected")
         return self._command("list_calls", result=live)
+
+    def set_audio_devices(
+        self, input: str | None, output: str | None, ring: str | None = None
+    ) -> Future[AudioStateEvent]:
+        current = self.audio_state_value or AudioStateEvent("ready", "Audio")
+        state = AudioStateEvent(current.state, current.message, input, output, ring or output)
+        future = self._command("set_audio_devices", input, output, ring, result=state)
+        if future.exception() is None:
+            self.audio_state_value = state
+        return future
+
+    def audio_state(self) -> Future[AudioStateEvent | None]:
+        return self._command("audio_state", result=self.audio_state_value)

@@ -31,6 +31,15 @@ class AudioBridge(Protocol):
         """Stop transmitting and destroy the ports; called before libDestroy."""
 
 
+# Optional AudioBridge methods, looked up with getattr (a bridge without them still fits):
+#   observe(event)   every event, on the engine thread, just before the sink gets it (a bridge
+#                    learns which calls ring, have audio or ended; it must not call pjsua2)
+#   poll() -> list[Event]   once per engine loop turn, outside pjsua2 callbacks; the events it
+#                    returns go to the sink (audio state, levels)
+#   set_devices(input, output, ring) -> AudioStateEvent, info() -> AudioStateEvent
+#                    behind Engine.set_audio_devices / Engine.audio_state
+
+
 class CallFiles:
     """WAV players and recorders attached to one call's audio.
 
