@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from softphone.sip.trace import SipTrace
 from softphone.ui.dialogs.sip_message import SipMessageDialog
 from softphone.ui.widgets.siplog import SipLogPane
-from softphone.ui.widgets.siplog_store import LogFilter, TraceStore
+from softphone.ui.widgets.siplog_store import LogFilter, Row, TraceStore
 from softphone.ui.widgets.siplog_view import SipLogView
 from tests.sip.sipflows import RegisterFlow, proxied_call, trunk_call
 from tests.ui.runasync import run_async
@@ -103,7 +103,7 @@ def test_store_filter_index_grows_with_matching_rows_and_is_cut_with_them() -> N
     registers = sum(t.parsed is not None and t.parsed.cseq.method == "REGISTER" for t in traces)
     assert len(store) <= 64 and store.base + len(store) == 10 * len(traces)
     assert store.index is not None and all(store.row(s).method == "REGISTER" for s in store.index)  # type: ignore[union-attr]
-    assert store.count() == sum(row.method == "REGISTER" for row in store.rows)
+    assert store.count() == sum(Row(data).method == "REGISTER" for data in store.rows)
     assert 0 < store.count() <= 10 * registers
 
 
@@ -111,7 +111,7 @@ def test_store_search_wraps_and_goes_backwards() -> None:
     store = TraceStore()
     store.add(sample())
     count = store.count()
-    hits = [p for p in range(count) if b"Twilio Gateway" in store.rows[p].raw]
+    hits = [p for p in range(count) if b"Twilio Gateway" in Row(store.rows[p]).raw]
     assert len(hits) >= 2
     assert store.search("twilio gateway", -1, count) == hits[0]
     assert store.search("twilio gateway", hits[0], count) == hits[1]

@@ -18,6 +18,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Final
 
 from softphone.sip.ladder import kind_of
 from softphone.sip.message import SipRequest
@@ -28,63 +29,90 @@ KINDS = ("request", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "unparsed")
 _intern = sys.intern
 
 
-class Row:
-    """One message as the log pane needs it."""
+# A row is a plain tuple of atomic values (str, bytes, float, int, bool, None): CPython's
+# collector stops tracking such tuples after their first collection, so 200,000 rows add
+# nothing to the full (generation 2) collections that would otherwise stall the UI for
+# hundreds of milliseconds. `Row` is the readable view of one, made on demand.
+SEQ: Final = 0
+TIME: Final = 1
+OUT: Final = 2
+TRANSPORT: Final = 3
+LOCAL: Final = 4
+REMOTE: Final = 5
+ORIGIN: Final = 6
+RAW: Final = 7
+ERROR: Final = 8
+KIND: Final = 9
+LABEL: Final = 10
+METHOD: Final = 11
+CALL_ID: Final = 12
+RowData = tuple[int, float, bool, str, str, str, str, bytes, "str | None", str, str, str, str]
 
-    __slots__ = (
-        "call_id",
-        "error",
-        "kind",
-        "label",
-        "local",
-        "method",
-        "origin",
-        "out",
-        "raw",
-        "remote",
-        "seq",
-        "time",
-        "transport",
+
+def make_row(seq: int, trace: SipTrace) -> RowData:
+    msg = trace.parsed
+    method = call_id = ""
+    if msg is not None:
+        call_id = _intern(msg.call_id)
+        if isinstance(msg, SipRequest):
+            method = _intern(msg.method)
+        else:
+            cseq = msg.headers.get("cseq") or ""
+            method = _intern(cseq.rpartition(" ")[2].strip())
+    return (
+        seq,
+        trace.time,
+        trace.direction == "out",
+        _intern(trace.transport),
+        _intern(trace.local),
+        _intern(trace.remote),
+        _intern(trace.origin),
+        trace.raw,
+        trace.error,
+        _intern(kind_of(trace)),
+        _intern(trace.summary),
+        method,
+        call_id,
     )
 
-    def __init__(self, seq: int, trace: SipTrace) -> None:
-        msg = trace.parsed
-        self.seq = seq
-        self.time = trace.time
-        self.out = trace.direction == "out"
-        self.transport = _intern(trace.transport)
-        self.local = _intern(trace.local)
-        self.remote = _intern(trace.remote)
-        self.origin = _intern(trace.origin)
-        self.raw = trace.raw
-        self.error = trace.error
-        self.kind = _intern(kind_of(trace))
-        self.label = _intern(trace.summary)
-        if msg is None:
-            self.method = self.call_id = ""
-        else:
-            self.call_id = _intern(msg.call_id)
-            if isinstance(msg, SipRequest):
-                self.method = _intern(msg.method)
-            else:
-                cseq = msg.headers.get("cseq") or ""
-                self.method = _intern(cseq.rpartition(" ")[2].strip())
+
+class Row:
+    """One message as the log pane needs it (a view of a row tuple)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: RowData) -> None:
+        self.data = data
+
+    seq = property(lambda self: self.data[SEQ])
+    time = property(lambda self: self.data[TIME])
+    out = property(lambda self: self.data[OUT])
+    transport = property(lambda self: self.data[TRANSPORT])
+    local = property(lambda self: self.data[LOCAL])
+    remote = property(lambda self: self.data[REMOTE])
+    origin = property(lambda self: self.data[ORIGIN])
+    raw = property(lambda self: self.data[RAW])
+    error = property(lambda self: self.data[ERROR])
+    kind = property(lambda self: self.data[KIND])
+    label = property(lambda self: self.data[LABEL])
+    method = property(lambda self: self.data[METHOD])
+    call_id = property(lambda self: self.data[CALL_ID])
 
     @property
     def first_line(self) -> str:
-        end = self.raw.find(b"\r\n")
-        line = self.raw if end < 0 else self.raw[:end]
-        return line.decode("utf-8", "replace")
+        raw: bytes = self.data[RAW]
+        end = raw.find(b"\r\n")
+        return (raw if end < 0 else raw[:end]).decode("utf-8", "replace")
 
     def trace(self) -> SipTrace:
         """The full record again (the raw bytes re-parsed)."""
-        direction: Direction = "out" if self.out else "in"
+        d = self.data
+        direction: Direction = "out" if d[OUT] else "in"
         trace = make_trace(
-            self.time, direction, self.transport, self.local, self.remote, self.raw,
-            origin=self.origin,
-        )  # fmt: skip
-        if self.error and trace.error != self.error:  # e.g. "truncated" from the pjsua log
-            return replace(trace, error=self.error)
+            d[TIME], direction, d[TRANSPORT], d[LOCAL], d[REMOTE], d[RAW], origin=d[ORIGIN]
+        )
+        if d[ERROR] and trace.error != d[ERROR]:  # e.g. "truncated" from the pjsua log
+            return replace(trace, error=d[ERROR])
         return trace
 
 
@@ -156,7 +184,7 @@ class TraceStore:
 
     def __init__(self, max_rows: int = DEFAULT_MAX_ROWS) -> None:
         self.max_rows = max_rows
-        self.rows: list[Row] = []
+        self.rows: list[RowData] = []
         self.base = 0  # sequence number of rows[0]
         self.filter = LogFilter()
         self.index: array[int] | None = None  # matching sequence numbers when filtering
@@ -172,16 +200,16 @@ class TraceStore:
 
     def row(self, seq: int) -> Row | None:
         i = seq - self.base
-        return self.rows[i] if 0 <= i < len(self.rows) else None
+        return Row(self.rows[i]) if 0 <= i < len(self.rows) else None
 
     def add(self, traces: Iterable[SipTrace]) -> int:
         """Append traces; returns how many of the oldest rows were dropped to stay bounded."""
         seq = self.end
-        new = [Row(seq + i, trace) for i, trace in enumerate(traces)]
+        new = [make_row(seq + i, trace) for i, trace in enumerate(traces)]
         self.rows.extend(new)
         if self.index is not None:
             match = self.filter.matches
-            self.index.extend(row.seq for row in new if match(row))
+            self.index.extend(data[SEQ] for data in new if match(Row(data)))
         excess = len(self.rows) - self.max_rows
         if excess <= 0:
             return 0
@@ -200,7 +228,7 @@ class TraceStore:
             self.index = None
             return
         match = log_filter.matches
-        self.index = array("q", (row.seq for row in self.rows if match(row)))
+        self.index = array("q", (data[SEQ] for data in self.rows if match(Row(data))))
 
     # --- the view: positions 0..count-1 over the (filtered) rows, up to `limit` ---
 
@@ -239,16 +267,16 @@ class TraceStore:
         step = -1 if backwards else 1
         for i in range(1, count + 1):
             position = (start + step * i) % count
-            row = self.rows[self.seq_at(position) - self.base]
-            if needle.search(row.raw) is not None:
+            data = self.rows[self.seq_at(position) - self.base]
+            if needle.search(data[RAW]) is not None:
                 return position
         return None
 
     def traces(self, call_id: str | None = None, limit: int = 5000) -> list[SipTrace]:
         """Full records of one call (or the last `limit` rows of every call), re-parsed."""
         if call_id is None:
-            return [row.trace() for row in self.rows[-limit:]]
-        return [row.trace() for row in self.rows if row.call_id == call_id]
+            return [Row(data).trace() for data in self.rows[-limit:]]
+        return [Row(data).trace() for data in self.rows if data[CALL_ID] == call_id]
 
     def accounts(self) -> list[str]:
-        return sorted({row.origin for row in self.rows[-5000:] if row.origin})
+        return sorted({data[ORIGIN] for data in self.rows[-5000:] if data[ORIGIN]})

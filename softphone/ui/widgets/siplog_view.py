@@ -32,6 +32,7 @@ from softphone.sip.trace import SipTrace
 from softphone.ui.widgets.siplog_store import DEFAULT_MAX_ROWS, LogFilter, Row, TraceStore
 
 FLUSH_INTERVAL = 0.05  # at most 20 updates a second under bursts
+FLUSH_MAX = 5000  # rows stored per flush (~20 ms); more wait for the next one (100,000/s max)
 # time, arrow, transport, peer, label, account, Call-ID
 WIDTHS = (13, 2, 4, 22, 46, 12, 40)
 LINE_WIDTH = sum(WIDTHS)
@@ -103,8 +104,9 @@ class SipLogView(ScrollView, can_focus=True):
         self._flush_armed = False
         self._last_flush = 0.0
         self._auto_scroll = False
-        self._strips: LRUCache[int, Strip] = LRUCache(2048)
+        self._strips: LRUCache[int, Strip] = LRUCache(256)
         self._styles: dict[str, Style] = {}
+        self._base: Style | None = None
         self.flushes = 0
         self.flush_time_max = 0.0  # seconds, for the benchmark
 
@@ -113,6 +115,13 @@ class SipLogView(ScrollView, can_focus=True):
     def add_traces(self, traces: Sequence[SipTrace]) -> None:
         """Queue traces; they are applied together at most every FLUSH_INTERVAL."""
         self._pending.extend(traces)
+        excess = len(self._pending) - self.store.max_rows
+        if excess > 0:  # a producer faster than the pane: these would be dropped anyway
+            del self._pending[:excess]
+            self.store.dropped += excess
+        self._arm()
+
+    def _arm(self) -> None:
         if self._flush_armed:
             return
         self._flush_armed = True
@@ -133,7 +142,10 @@ class SipLogView(ScrollView, can_focus=True):
         self._last_flush = time.monotonic()
         if not self._pending:
             return
-        batch, self._pending = self._pending, []
+        batch = self._pending[:FLUSH_MAX]
+        del self._pending[:FLUSH_MAX]
+        if self._pending:
+            self._arm()
         store = self.store
         top_seq = store.seq_at(int(self.scroll_y)) if self.count else store.end
         dropped = store.add(batch)
@@ -301,6 +313,14 @@ class SipLogView(ScrollView, can_focus=True):
         super().notify_style_update()
         self._styles.clear()
         self._strips.clear()
+        self._base = None
+
+    @property
+    def _base_style(self) -> Style:
+        # rich_style walks the DOM on every call; it only changes with the styles.
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
 
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
@@ -327,7 +347,7 @@ class SipLogView(ScrollView, can_focus=True):
             (_fit(row.origin, w[5]), meta),
             (row.call_id[: w[6]], meta),
         ]
-        base = self.rich_style
+        base = self._base_style
         if self.search_term:
             text = Text.assemble(*parts, style=base, no_wrap=True)
             text.highlight_words(
@@ -340,16 +360,17 @@ class SipLogView(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         position = scroll_y + y
         width = self.size.width
+        base = self._base_style
         if position >= self.count:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         seq = self.store.seq_at(position)
         strip = self._strips.get(seq)
         if strip is None:
             row = self.store.row(seq)
             if row is None:
-                return Strip.blank(width, self.rich_style)
+                return Strip.blank(width, base)
             strip = self._strips[seq] = self._render_row(row)
-        style = self.rich_style
+        style = base
         if seq == self.cursor_seq:
             cursor = self._style("siplog--cursor")
             strip = Strip(Segment.apply_style(strip, post_style=cursor), strip.cell_length)
