@@ -82,6 +82,11 @@ class LadderScreen(Screen[None]):
         self.export_dir = export_dir
         self._now = clock_now
         self.calls: list[CallInfo] = calls(self.traces)
+        self._by_call: dict[str, list[SipTrace]] = {}
+        for trace in self.traces:
+            if trace.parsed is not None:
+                self._by_call.setdefault(trace.parsed.call_id, []).append(trace)
+        self._diagnoses: dict[str, str | None] = {}
         self.flow = Flow(call_id, (), ())
         self.diagnosis: str | None = None
         self.last_export: Path | None = None
@@ -100,8 +105,7 @@ class LadderScreen(Screen[None]):
     def on_mount(self) -> None:
         options = [Option(f"All calls merged ({len(self.traces)} messages)", id=ALL)]
         for info in self.calls:
-            failed = diagnose(self._of(info.call_id)) is not None
-            mark = "✗" if failed else " "
+            mark = "✗" if self._diagnosis_of(info.call_id) is not None else " "
             to_user = info.to_user.split("@")[0]
             text = (
                 f"{mark} {clock(info.start)[:8]} {info.method:<8.8} {to_user:<14.14} {info.state}"
@@ -117,8 +121,10 @@ class LadderScreen(Screen[None]):
         call_list.highlighted = ids.index(self.call_id) if self.call_id in ids else 0
         self.query_one(LadderView).focus()
 
-    def _of(self, call_id: str) -> list[SipTrace]:
-        return [t for t in self.traces if t.parsed is not None and t.parsed.call_id == call_id]
+    def _diagnosis_of(self, call_id: str) -> str | None:
+        if call_id not in self._diagnoses:
+            self._diagnoses[call_id] = diagnose(self._by_call.get(call_id, ()), self._now())
+        return self._diagnoses[call_id]
 
     # --- what is shown -------------------------------------------------------------------
 
@@ -126,7 +132,7 @@ class LadderScreen(Screen[None]):
         """Show one call's flow, or every call merged (None)."""
         self.call_id = call_id
         self.flow = build_flow(self.traces, call_id)
-        self.diagnosis = diagnose(self.flow.traces, self._now()) if call_id else None
+        self.diagnosis = self._diagnosis_of(call_id) if call_id else None
         info = next((c for c in self.calls if c.call_id == call_id), None)
         if info is not None:
             title = (
@@ -134,7 +140,7 @@ class LadderScreen(Screen[None]):
                 f"{info.state} · Call-ID {info.call_id}"
             )
         else:
-            failed = sum(diagnose(self._of(c.call_id), self._now()) is not None for c in self.calls)
+            failed = sum(self._diagnosis_of(c.call_id) is not None for c in self.calls)
             title = f"All calls merged · {len(self.calls)} calls · {len(self.flow.arrows)} messages"
             title += f" · {failed} failed (pick one in the list for the reason)" if failed else ""
         self.query_one("#ladder-title", Static).update(title)

@@ -87,6 +87,7 @@ class LadderView(ScrollView, can_focus=True):
         self.selected = 0
         self._rows: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
         self._styles: dict[str, Style] = {}
+        self._base: Style | None = None
 
     def show(self, flow: Flow, selected: int = 0) -> None:
         self.flow = flow
@@ -140,6 +141,13 @@ class LadderView(ScrollView, can_focus=True):
         super().notify_style_update()
         self._styles.clear()
         self._rows.clear()
+        self._base = None
+
+    @property
+    def _base_style(self) -> Style:
+        if self._base is None:  # rich_style walks the DOM; it changes only with the styles
+            self._base = self.rich_style
+        return self._base
 
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
@@ -150,7 +158,7 @@ class LadderView(ScrollView, can_focus=True):
     def _render_arrow_row(self, arrow: Arrow, row: int) -> Strip:
         layout = self.layout_
         label_row, line_row, (start, end) = layout.arrow_rows(arrow, UNICODE)
-        text = Text(label_row if row == 0 else line_row, style=self.rich_style, no_wrap=True)
+        text = Text(label_row if row == 0 else line_row, style=self._base_style, no_wrap=True)
         life = self._style("ladder--life")
         for column in range(layout.columns):
             x = layout.center(column)
@@ -172,7 +180,7 @@ class LadderView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
-        base = self.rich_style
+        base = self._base_style
         if y < HEADER_ROWS:  # the addresses stay on top while the arrows scroll
             header = self._style("ladder--header")
             text = self.layout_.header(self.flow.columns)
