@@ -11,6 +11,7 @@ phones. A problem the user can fix (a port in use, pjsua2 missing) is one line a
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import dataclasses
 import os
@@ -60,21 +61,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    problem = _missing_dependency(tui=not args.no_tui)
-    if problem is not None:
-        return _fail(problem)
+    # Until the TUI takes over these signals (_AppLink), SIGTERM ends the lab like Ctrl-C: the
+    # same clean path (far end and registrar stopped) instead of dying on the spot.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     session = LabSession(port=args.port, trace=args.trace)
     try:
+        problem = _missing_dependency(tui=not args.no_tui)
+        if problem is not None:
+            return _fail(problem)
         session.start()
-    except LabStartError as exc:
-        return _fail(str(exc))
-    try:
         if args.no_tui:
             return _headless(session)
         return _with_tui(session)
+    except LabStartError as exc:
+        return _fail(str(exc))
     except KeyboardInterrupt:
         return 0  # Ctrl-C is how a lab is meant to end
     finally:
+        # A second Ctrl-C must not cut the shutdown short (un-REGISTERs, far-end exits).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         session.stop()
 
 
@@ -101,44 +107,57 @@ def _missing_dependency(*, tui: bool) -> str | None:
 
 
 class _AppLink:
-    """Far-end reports to the TUI as notifications. Reports come on reader threads, maybe
-    before the app is ready, so they wait here until on_ready hands us the app."""
+    """What the lab tells the running TUI, and how it asks it to quit.
+
+    Far-end reports come on reader threads, maybe before the app is ready: they wait here
+    until on_ready hands us the app, then go to its event loop without blocking the reader
+    (a blocked reader would stop draining the far end's stdout). SIGINT and SIGTERM become
+    the app's own quit action (hang up, unregister, leave), through the loop's signal
+    handling, so the terminal is always given back.
+    """
 
     def __init__(self, session: LabSession) -> None:
         self.session = session
         self.app: Any = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.waiting: list[tuple[str, str]] = []
         self.lock = threading.Lock()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     def on_ready(self, app: Any) -> None:
+        """Called by the app on its event loop once the first frame is drawn."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._quit)
         with self.lock:
-            self.app = app
+            self.app, self.loop = app, loop
             waiting, self.waiting = self.waiting, []
         if self.session.note:
-            self._show(self.session.note, "warning", on_loop=True)
+            self._notify(self.session.note, "warning")
         for text, severity in waiting:
-            self._show(text, severity, on_loop=True)
+            self._notify(text, severity)
+
+    def _quit(self) -> None:
+        task = asyncio.ensure_future(self.app.run_action("quit"))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def report(self, report: Report) -> None:
         message = _message(report)
         if message is None:
             return
         with self.lock:
-            if self.app is None:
+            if self.loop is None:
                 self.waiting.append(message)
                 return
-        self._show(*message, on_loop=False)
+            loop = self.loop
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the TUI is gone
+            loop.call_soon_threadsafe(self._notify, *message)
 
-    def _show(self, text: str, severity: str, *, on_loop: bool) -> None:
-        app = self.app
+    def _notify(self, text: str, severity: str) -> None:
         timeout = 12 if severity != "error" else 30
-        if on_loop:
-            app.notify(text, severity=severity, timeout=timeout, markup=False)
-        else:  # a reader thread: never block it for long, and the app may be closing
-            with contextlib.suppress(Exception):
-                app.call_from_thread(
-                    app.notify, text, severity=severity, timeout=timeout, markup=False
-                )
+        with contextlib.suppress(Exception):  # the app may be closing
+            self.app.notify(text, severity=severity, timeout=timeout, markup=False)
 
 
 def _message(report: Report) -> tuple[str, str] | None:

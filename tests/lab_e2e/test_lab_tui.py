@@ -136,8 +136,10 @@ def test_dial_the_echo_number_read_the_ladder_and_quit(term: Tmux) -> None:
     assert setup < 5
 
 
-def test_sigint_stops_the_lab_and_its_far_ends(term: Tmux) -> None:
-    """Ctrl-C outside the TUI's raw mode (or `kill -INT`): everything stops, exit code 0."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_the_lab_and_its_far_ends(term: Tmux, sig: signal.Signals) -> None:
+    """Ctrl-C outside the TUI's raw mode (`kill -INT`), or `kill`: everything stops cleanly,
+    exit code 0, and the terminal is given back."""
     port = free_port_block([0, 1])
     _launch(term, port)
     term.wait_for(_registered, 30, "lab accounts registered")
@@ -145,7 +147,7 @@ def test_sigint_stops_the_lab_and_its_far_ends(term: Tmux) -> None:
     lab = procs.with_args("-m", "softphone", "lab", str(port))
     lab = [pid for pid in lab if pid not in far_ends and "timeout" not in _comm(pid)]
     assert len(lab) == 1 and len(far_ends) == len(demo.PROCESSES), (lab, far_ends)
-    os.kill(lab[0], signal.SIGINT)
+    os.kill(lab[0], sig)
     screen = term.wait_for(_exited, 30, "the lab's exit")
     _assert_clean(term, screen, far_ends, port)
 
