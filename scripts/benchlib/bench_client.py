@@ -10,14 +10,17 @@ on the client's own SIP port:
   including the 401 challenge round (RFC 3261 §22.4). Every sample is a fresh registration:
   ours removes and re-adds the account (a new pjsip regc), baresip deletes and re-creates
   the user agent (`uadel`/`uanew`), so neither can answer the challenge pre-emptively.
+  The un-REGISTER of the previous sample goes out `--gap-ms` before, so it never overlaps.
 * call setup: the first INVITE → the 200 OK for it, including the 407 round Kamailio demands
   of local callers (RFC 3261 §22.3) and the far end's 180/200.
 
-Our client is the phone engine (the code behind `softphone call`), driven in its own process
-by tests/engine/runner.py; baresip is driven over ctrl_tcp (tests/peers/baresip.py). Rounds
-alternate the order (A/B, B/A, ...) so drift hits both alike. The result is the median of all
-samples per client, and ours/baresip per metric; target ≤ 1.0 (ours no slower). Exit 0 when
-every sample completed and both ratios meet the target, 1 otherwise, 2 when a tool is missing.
+Our client is the phone engine as the headless commands run it, in its own process
+(scripts/benchlib/our_client.py); baresip is driven over ctrl_tcp (tests/peers/baresip.py).
+Rounds alternate the order (A/B, B/A, ...) so drift hits both alike. The result is the median
+of all samples per client, and ours/baresip per metric; target ≤ 1.0 (ours no slower). Also
+shown: each client's own share, from a received 401/407 to the authenticated request it sent.
+Exit 0 when every sample completed and both ratios meet the target, 1 otherwise, 2 when a
+tool is missing.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +62,8 @@ _MIN_PACKETS = {"register": 6, "call": 16}
 class Client(Protocol):
     name: str
     port: int
+
+    def unregister(self) -> None: ...
 
     def register_once(self) -> None: ...
 
@@ -120,6 +126,9 @@ class OurClient:
         self.proc.stdin.flush()
         self._expect("ok")
 
+    def unregister(self) -> None:
+        self._do("unregister")
+
     def register_once(self) -> None:
         self._do("register")
 
@@ -151,8 +160,10 @@ class BaresipClient:
     ) -> None:  # fmt: skip
         self.peer.stop()
 
+    def unregister(self) -> None:
+        self.peer.command("uadel", self.account.aor)  # un-REGISTER; uanew makes a new UA
+
     def register_once(self) -> None:
-        self.peer.command("uadel", self.account.aor)  # un-REGISTER; uanew is a new UA
         self.peer.command("uanew", self.account.line())
         # menu's "current UA" still points at the deleted one (dial then fails with ENOMEM).
         self.peer.command("uafind", self.account.aor)
@@ -231,12 +242,29 @@ def read_capture(pcap: Path, server_port: int, client_port: int) -> Samples:
     return samples
 
 
-def run_block(client: Client, kam: Kamailio, count: int, pcap: Path) -> tuple[Samples, bool]:
+def pace(gap: float) -> None:
+    """Keep the wire quiet for `gap` seconds between samples, so the previous sample's trailing
+    transactions (the un-REGISTER with its own 401 round, the BYE) never overlap the next
+    measurement. This is the load generator's inter-sample interval (like sipp's call rate),
+    the same for both clients; nothing waits on it for correctness."""
+    time.sleep(gap)
+
+
+def sample_register(client: Client, gap: float) -> None:
+    client.unregister()
+    pace(gap)
+    client.register_once()
+
+
+def run_block(
+    client: Client, kam: Kamailio, count: int, pcap: Path, gap: float
+) -> tuple[Samples, bool]:
     """`count` registrations then `count` calls under one capture."""
     with Capture(kam.port, pcap) as capture:
         for _ in range(count):
-            client.register_once()
+            sample_register(client, gap)
         for _ in range(count):
+            pace(gap)
             client.call_once()
         complete = capture.wait_for(count * sum(_MIN_PACKETS.values()))
     return read_capture(pcap, kam.port, client.port), complete
@@ -255,6 +283,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--samples", type=int, default=20, help="samples per metric per round (20)")
     p.add_argument("--warmup", type=int, default=3, help="uncounted samples first (3)")
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep the captures in DIR")
+    p.add_argument("--gap-ms", type=float, default=30.0, help="quiet time between samples (30)")
     return p.parse_args(argv)
 
 
@@ -302,13 +331,13 @@ def bench(args: argparse.Namespace) -> int:
         }
         for client in clients.values():  # warm-up: caches, first connections, page faults
             for _ in range(args.warmup):
-                client.register_once()
+                sample_register(client, args.gap_ms / 1e3)
                 client.call_once()
         for rnd in range(1, args.rounds + 1):
             order = names if rnd % 2 else list(reversed(names))
             for name in order:
                 pcap = (args.keep or work) / f"{name}-{rnd}.pcapng"
-                got, complete = run_block(clients[name], kam, per_round, pcap)
+                got, complete = run_block(clients[name], kam, per_round, pcap, args.gap_ms / 1e3)
                 totals[name].extend(got)
                 counts = [len(got.ms[m]) for m in METRICS]
                 if not complete or counts != [per_round] * len(METRICS):

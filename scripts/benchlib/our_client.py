@@ -8,7 +8,8 @@ every SIP message as JSON to stdout from the engine thread, which the phone neve
 
 Protocol: argv[1] is JSON {"port": KAMAILIO_PORT, "user": U, "password": P, "sip_port": N,
 "rtp_ports": [FIRST, LAST], "target": URI}. stdin, one command per line: `register` (a fresh
-registration: remove the account if present, add it, wait for 200), `call` (dial the target,
+registration: remove the account if present, add it, wait for 200), `unregister` (remove
+it: the un-REGISTER goes out), `call` (dial the target,
 wait for CONFIRMED, hang up, wait for DISCONNECTED), `quit`. stdout: `ready`, then `ok` or
 `error: TEXT` per command.
 """
@@ -60,9 +61,13 @@ class Driver:
             if done(got[1]):
                 return got[1]
 
-    def register(self) -> None:
+    def unregister(self) -> None:
         if self.added:
-            self.engine.remove_account(self.spec.name).result(WAIT)
+            self.engine.remove_account(self.spec.name).result(WAIT)  # sends the un-REGISTER
+            self.added = False
+
+    def register(self) -> None:
+        self.unregister()
         self.engine.add_account(self.spec).result(WAIT)
         self.added = True
         self.wait_for(lambda e: isinstance(e, RegistrationEvent) and e.state == "registered")
@@ -88,7 +93,11 @@ def main(argv: list[str]) -> int:
             if command == "quit":
                 break
             try:
-                {"register": driver.register, "call": driver.call}[command]()
+                commands = {
+                    "register": driver.register, "unregister": driver.unregister,
+                    "call": driver.call,
+                }  # fmt: skip
+                commands[command]()
             except Exception as exc:
                 print(f"error: {type(exc).__name__}: {exc}", flush=True)
             else:
