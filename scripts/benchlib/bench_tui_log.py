@@ -34,6 +34,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -181,8 +182,14 @@ def _memory_in_fresh_process(messages: int) -> dict[str, float]:
         "import asyncio, json; from scripts.benchlib.bench_tui_log import memory; "
         f"print(json.dumps(asyncio.run(memory({messages}))))"
     )
+    root = Path(__file__).resolve().parents[2]
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=900, check=True
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+        cwd=root,
     )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
