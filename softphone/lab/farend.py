@@ -232,8 +232,6 @@ def run(devices: list[demo.Device], port: int, host: str, tone: Path, rtp_port_s
     out = _protocol_writer()
     if any(d.role == "tone" for d in devices):
         write_tone(tone, demo.TONE_HZ, demo.TONE_SECONDS)
-    from softphone.engine import Engine  # loads pjsua2: only in this process
-
     items: queue.SimpleQueue[Any] = queue.SimpleQueue()
     bridge = LoopbackBridge()
     far: FarEnd | None = None
@@ -248,7 +246,11 @@ def run(devices: list[demo.Device], port: int, host: str, tone: Path, rtp_port_s
             audio = bridge.take()
             looped = far is not None and far.call_roles.get(event.call) in ("echo", "multi-answer")
             if audio is not None and looped:
-                audio.startTransmit(audio)
+                try:
+                    audio.startTransmit(audio)
+                except Exception as exc:  # pj.Error: say so, the call goes on without echo
+                    items.put((EngineErrorEvent("echo loop", str(getattr(exc, "reason", exc))),
+                               None))  # fmt: skip
         if not isinstance(event, (IncomingCallEvent, CallEvent, RegistrationEvent, LogEvent,
                                   EngineErrorEvent)):  # fmt: skip
             return  # traces: the far end's own messages are not shown anywhere
@@ -261,12 +263,14 @@ def run(devices: list[demo.Device], port: int, host: str, tone: Path, rtp_port_s
         user_agent="softphone-lab-farend/0.1",
         max_calls=16,
     )
-    engine = Engine(sink, options, audio=bridge)
-    far = FarEnd(engine, devices, tone, out)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: items.put(_STOP))
     threading.Thread(target=_watch_stdin, args=(items,), daemon=True, name="stdin").start()
     try:
+        from softphone.engine import Engine  # loads pjsua2: only in this process
+
+        engine = Engine(sink, options, audio=bridge)
+        far = FarEnd(engine, devices, tone, out)
         engine.start()
     except Exception as exc:
         out({"kind": "error", "message": f"the far end's SIP engine did not start: {exc}"})
