@@ -16,6 +16,7 @@ simulated hardware clock, not a synchronisation.
 
 from __future__ import annotations
 
+import array
 import threading
 import time
 from collections.abc import Callable
@@ -69,14 +70,16 @@ class FakeDevice:
     inputs: int = 0
     outputs: int = 0
     rates: tuple[int, ...] = (16000, 48000)
+    min_channels: int = 1  # 2 for a raw ALSA device that only opens in stereo
     default_samplerate: float = 48000.0
     drift_ppm: float = 0.0
     source: Source = field(default_factory=ToneSource)
     fail_open: bool = False
     stop_after: float | None = None
     keep_seconds: float = 30.0  # how much played audio an output keeps (the newest)
-    played: bytearray = field(default_factory=bytearray, repr=False)
+    played: bytearray = field(default_factory=bytearray, repr=False)  # interleaved
     played_rate: int = 0
+    played_channels: int = 1
     opened: int = 0
 
 
@@ -119,7 +122,7 @@ class FakeStream:
         self.blocksize = int(blocksize or rate // 50)
         self.device = dev.name
         self.latency = latency
-        self.channels = 1
+        self.channels = channels or 1
         self._callback = callback
         self._finished = finished_callback
         self._stop = threading.Event()
@@ -130,6 +133,7 @@ class FakeStream:
         self.late = 0  # ticks that came more than two blocks behind the device clock
         if output:
             dev.played_rate = rate
+            dev.played_channels = self.channels
 
     def start(self) -> None:
         if self.closed:
@@ -162,11 +166,12 @@ class FakeStream:
         rate = int(self.samplerate)
         # A fast device clock (positive ppm) delivers its blocks a little more often.
         period = frames / rate / (1 + self.dev.drift_ppm * 1e-6)
-        out = bytearray(frames * 2)
+        channels = self.channels
+        out = bytearray(frames * channels * 2)
         view = memoryview(out)
         began = time.monotonic()
         due = began
-        keep = int(self.dev.keep_seconds * rate * 2)
+        keep = int(self.dev.keep_seconds * rate * 2 * channels)
         try:
             while True:
                 due += period
@@ -186,11 +191,22 @@ class FakeStream:
                     if len(played) > keep:
                         del played[: len(played) - keep]
                 else:
-                    self._callback(self.dev.source(frames, rate), frames, None, status)
+                    mono = self.dev.source(frames, rate)
+                    data = mono if channels == 1 else _interleave(mono, channels)
+                    self._callback(data, frames, None, status)
         finally:
             self.active = False
             if self._finished is not None:
                 self._finished()
+
+
+def _interleave(mono: bytes, channels: int) -> bytes:
+    samples = array.array("h")
+    samples.frombytes(mono)
+    out = array.array("h", bytes(len(mono) * channels))
+    for channel in range(channels):
+        out[channel::channels] = samples
+    return out.tobytes()
 
 
 class FakeSoundDevice:
@@ -270,7 +286,9 @@ class FakeSoundDevice:
     def check(
         self, dev: FakeDevice, kind: str, channels: int, dtype: str, rate: float | None
     ) -> None:
-        if (dev.inputs if kind == "input" else dev.outputs) < channels:
+        if (dev.inputs if kind == "input" else dev.outputs) < channels or (
+            channels < dev.min_channels
+        ):
             raise PortAudioError(f"Invalid number of channels [PaErrorCode -9998] ({dev.name})")
         if dtype != "int16":
             raise PortAudioError("Invalid sample format")
@@ -279,6 +297,18 @@ class FakeSoundDevice:
 
     def device(self, name: str) -> FakeDevice:
         return next(d for d in self.devices if d.name == name)
+
+
+class BrokenSoundDevice:
+    """A sounddevice whose PortAudio fails at every query (a broken ALSA configuration)."""
+
+    PortAudioError = PortAudioError
+
+    def query_devices(self) -> Any:
+        raise PortAudioError("Error querying device -1")
+
+    def query_hostapis(self) -> Any:
+        raise PortAudioError("Error querying device -1")
 
 
 def headset_machine(tone_hz: float = 1000.0, **overrides: Any) -> FakeSoundDevice:

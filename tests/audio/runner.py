@@ -27,7 +27,8 @@ import wave
 from typing import Any
 
 from softphone.audio.bridge import SoundBridge
-from softphone.audio.fake import FakeDevice, FakeSoundDevice, ToneSource
+from softphone.audio.fake import BrokenSoundDevice, FakeDevice, FakeSoundDevice, ToneSource
+from softphone.audio.streams import to_mono
 from softphone.config import AudioSettings
 from softphone.engine import Engine, EngineAccount, EngineOptions
 from softphone.engine.events import Event
@@ -58,24 +59,12 @@ def sink(event: Event) -> None:
     _write({"kind": "event", "t": time.time(), "event": event_to_dict(event)})
 
 
-class Broken:
-    """A sounddevice whose PortAudio fails at every query."""
-
-    class PortAudioError(Exception):
-        pass
-
-    def query_devices(self) -> Any:
-        raise self.PortAudioError("Error querying device -1")
-
-    query_hostapis = query_devices
-
-
 def make_sd(audio: dict[str, Any]) -> Any:
     kind = audio.get("sd", "fake")
     if kind == "real":
         return None
     if kind == "broken":
-        return Broken()
+        return BrokenSoundDevice()
     if kind == "none":
         return FakeSoundDevice([])
     devices = []
@@ -117,7 +106,9 @@ class Busy:
 def write_played(sd: FakeSoundDevice, device: str, path: str, seconds: float) -> dict[str, Any]:
     dev = sd.device(device)
     rate = dev.played_rate or 16000
-    data = bytes(dev.played[-int(seconds * rate) * 2 :])
+    data = bytes(dev.played[-int(seconds * rate) * 2 * dev.played_channels :])
+    if dev.played_channels == 2:
+        data = to_mono(data)
     with wave.open(path, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)

@@ -8,11 +8,12 @@ found with tests/peers/audio.py (±10 Hz, > 90 % of the energy in the band). PCM
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.audio.harness import BUILTIN, HEADSET, AudioEngineProc
+from tests.audio.harness import BUILTIN, HEADSET, AudioEngineProc, tail_analysis
 from tests.engine.harness import EngineProc, account
 from tests.peers import audio
 from tests.peers.ports import free_port_block
@@ -96,3 +97,84 @@ def test_tone_both_ways_without_glitches_while_a_thread_is_busy(
     heard = audio.analyse(recording)
     assert heard.seconds >= 9.5, heard
     _assert_tone(heard, BUILTIN["tone_hz"])
+
+
+def test_mute_silences_what_we_send_but_not_the_meter(procs: Procs, tmp_path: Path) -> None:
+    far, uri, tone = _far_end(procs, tmp_path)
+    near = _near(procs)
+    handle = near.cmd("make_call", "near", uri)
+    near.cmd("mute", handle, True)  # before the media exists: applied when it comes up
+    ring = far.wait_event("IncomingCallEvent")
+    recording = tmp_path / "far-heard.wav"
+    far.cmd("record", ring["call"], str(recording))
+    far.cmd("play", ring["call"], str(tone))
+    far.cmd("answer", ring["call"])
+    near.wait_event("CallEvent", call=handle, state="confirmed", where=lambda e: e["muted"])
+    near.wait_stats("2 s of frames", lambda s: s["frames_requested"] >= 100, 10)
+    levels = near.find("AudioLevelEvent")
+    assert max(e["input"] for e in levels) > 0.8  # the microphone still shows on the meter
+    _hangup(near, handle, far, ring["call"])
+    audio.wait_for_wav(recording, 10)
+    heard = audio.analyse(recording)
+    assert heard.seconds >= 1.5 and heard.active_share < 0.05, heard  # RTP came, no tone
+
+
+def test_switching_devices_mid_call_keeps_the_call_and_moves_the_sound(
+    procs: Procs, tmp_path: Path
+) -> None:
+    far, uri, tone = _far_end(procs, tmp_path)
+    near = _near(procs)
+    recording = tmp_path / "far-heard.wav"
+    handle, far_call = _call(near, far, uri, tone, recording)
+    active = near.wait_event("AudioStateEvent", state="active")
+    assert (active["input"], active["output"]) == (BUILTIN["name"], BUILTIN["name"])
+    before = near.wait_stats("1 s of frames", lambda s: s["frames_requested"] >= 50, 10)
+    mark = near.mark()
+    state = near.cmd("set_audio_devices", HEADSET["name"], HEADSET["name"], None)
+    assert state["state"] == "active" and state["input"] == HEADSET["name"], state
+    assert state["output"] == HEADSET["name"]
+    near.wait_stats(
+        "3 s on the headset",
+        lambda s: s["frames_requested"] >= before["frames_requested"] + 150,
+        10,
+    )
+    assert not near.find("CallEvent", since=mark, state="disconnected")
+    assert near.cmd("call_info", handle)["state"] == "confirmed"
+    _assert_tone(near.played(HEADSET["name"], tmp_path / "headset.wav", 2.0), FAR_TONE)
+    _hangup(near, handle, far, far_call)
+    _assert_tone(tail_analysis(recording, 2.0), HEADSET["tone_hz"])  # the headset's microphone
+
+
+def test_an_incoming_call_rings_on_the_ring_device_until_answered(
+    procs: Procs, tmp_path: Path
+) -> None:
+    port = free_port_block([0])
+    near = procs(
+        "near",
+        audio={"sd": "fake", "devices": [BUILTIN, HEADSET],
+               "settings": {"output": HEADSET["name"], "ring": BUILTIN["name"]}},
+        sip_port=port,
+    )  # fmt: skip
+    near.cmd("add_account", **account("near", "near", "x", "127.0.0.1", None))
+    far = procs("far")
+    far.cmd("add_account", **account("far", "far", "x", "127.0.0.1", None))
+    far_call = far.cmd("make_call", "far", f"sip:near@127.0.0.1:{port}")
+    incoming = near.wait_event("IncomingCallEvent")
+    assert isinstance(near, AudioEngineProc)
+    deadline_blocks = 30  # 0.6 s of ring tone on the loudspeaker
+    _wait_for(lambda: near.cmd("ring_blocks")["blocks"] >= deadline_blocks, 5, "ring tone")
+    ring = near.played(BUILTIN["name"], tmp_path / "ring.wav", 0.5)
+    assert min(abs(ring.dominant_hz - 440), abs(ring.dominant_hz - 480)) <= 10, ring
+    assert ring.band_share > 0.9, ring  # 440 + 480 Hz, nothing else
+    near.cmd("answer", incoming["call"])
+    near.wait_event("AudioStateEvent", state="active")
+    _wait_for(lambda: not near.cmd("ring_blocks")["ringing"], 5, "ring tone stopped")
+    far.cmd("hangup", far_call)
+    near.wait_event("CallEvent", call=incoming["call"], state="disconnected")
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(0.05)  # polling a real condition with a deadline
