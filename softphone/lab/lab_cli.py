@@ -17,6 +17,7 @@ import dataclasses
 import os
 import signal
 import sys
+import textwrap
 import threading
 from pathlib import Path
 from typing import Any
@@ -35,15 +36,31 @@ FAR_END_WAIT = 20.0  # --no-tui: how long to wait for the far end before saying 
 def build_parser() -> argparse.ArgumentParser:
     numbers = "\n".join(f"  {n.user}  {n.summary}" for n in demo.NUMBERS)
     people = ", ".join(f"{u} ({pw})" for u, pw in DEMO_USERS.items())
+    description = textwrap.fill(
+        "Start a SIP lab on this machine and open the phone in it: the registrar and forking "
+        "proxy on 127.0.0.1, a far end that answers the numbers below, and the TUI registered "
+        "as alice. Type a number and press Enter; F9 shows the ladder, F3 hangs up, Ctrl-Q "
+        "quits and stops the lab.",
+        width=88,
+    )
+    epilog = "\n\n".join(
+        [
+            f"numbers to dial:\n{numbers}",
+            textwrap.fill(
+                f"Users for your own SIP phones (realm {demo.REALM}): {people}; or 700 "
+                f"({demo.password_of(demo.MULTI)}) to ring along with 700's phones. The lab's "
+                "bindings and TLS certificate live in the data directory, the far end's logs "
+                "in the log directory.",
+                width=88,
+                break_on_hyphens=False,
+            ),
+        ]
+    )
     p = argparse.ArgumentParser(
         prog="softphone lab",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Start a SIP lab on this machine and open the phone in it: the registrar "
-        "and forking proxy on 127.0.0.1, a far end that answers the numbers below, and the "
-        "TUI registered as alice. Dial a number and watch the ladder.",
-        epilog=f"numbers to dial:\n{numbers}\n\nusers for your own SIP phones (realm "
-        f"{demo.REALM}): {people}\nThe lab's data (bindings, TLS certificate) lives in the "
-        "data directory; far-end logs in the log directory.",
+        description=description,
+        epilog=epilog,
     )
     p.add_argument(
         "--port",
