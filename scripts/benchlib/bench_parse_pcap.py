@@ -38,7 +38,8 @@ TSHARK_FIELDS = ("sip.Call-ID", "sip.CSeq", "sip.Method", "sip.Status-Code")
 
 def templates() -> list[SipTrace]:
     """One of each realistic flow (the test flows: real registrar, pjsua/Twilio shapes)."""
-    from tests.sip.sipflows import RegisterFlow, forked_cancelled_call, proxied_call, trunk_call
+    from tests.sip.sipflows import RegisterFlow, trunk_call
+    from tests.sip.sipflows_proxy import forked_cancelled_call, proxied_call
 
     reg = RegisterFlow()
     reg.register()

@@ -13,14 +13,12 @@ from tests.sip.sipflows import (
     T0,
     TWILIO,
     RegisterFlow,
-    forked_cancelled_call,
     invite,
-    proxied_call,
     respond,
-    retransmitted_call,
     trunk_call,
     wire,
 )
+from tests.sip.sipflows_proxy import forked_cancelled_call, proxied_call, retransmitted_call
 
 # --- healthy flows -----------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ from softphone.sip.export import to_mermaid, to_pcap, to_text
 from softphone.sip.ladder import build_flow, endpoints
 from softphone.sip.pcap_read import PcapError, packets, sip_messages, traces_from_pcap
 from softphone.sip.trace import SipTrace, make_trace, mask_credentials
-from tests.sip.sipflows import RegisterFlow, proxied_call, retransmitted_call, trunk_call
+from tests.sip.sipflows import RegisterFlow, trunk_call
+from tests.sip.sipflows_proxy import proxied_call, retransmitted_call
 
 needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
 

@@ -17,20 +17,8 @@ from softphone.sip.ladder import (
     ladder_text,
 )
 from softphone.sip.trace import make_trace
-from tests.sip.sipflows import (
-    ALICE,
-    BOB,
-    BOB2,
-    PHONE,
-    PROXY,
-    REGISTRAR,
-    T0,
-    RegisterFlow,
-    forked_cancelled_call,
-    proxied_call,
-    retransmitted_call,
-    wire,
-)
+from tests.sip.sipflows import ALICE, BOB, BOB2, PHONE, PROXY, REGISTRAR, T0, RegisterFlow, wire
+from tests.sip.sipflows_proxy import forked_cancelled_call, proxied_call, retransmitted_call
 
 
 def labels(flow_arrows: object) -> list[str]:

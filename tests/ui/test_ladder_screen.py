@@ -20,15 +20,8 @@ from softphone.ui.dialogs.export_flow import ExportFlowDialog
 from softphone.ui.dialogs.sip_message import SipMessageDialog
 from softphone.ui.screens.ladder import LadderScreen
 from softphone.ui.widgets.ladder import LadderView
-from tests.sip.sipflows import (
-    ALICE,
-    T0,
-    TWILIO,
-    forked_cancelled_call,
-    proxied_call,
-    retransmitted_call,
-    trunk_call,
-)
+from tests.sip.sipflows import ALICE, T0, TWILIO, trunk_call
+from tests.sip.sipflows_proxy import forked_cancelled_call, proxied_call, retransmitted_call
 from tests.ui.runasync import run_async
 
 SIZE = (150, 36)

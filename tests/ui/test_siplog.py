@@ -16,7 +16,8 @@ from softphone.ui.dialogs.sip_message import SipMessageDialog
 from softphone.ui.widgets.siplog import SipLogPane
 from softphone.ui.widgets.siplog_store import LogFilter, Row, TraceStore
 from softphone.ui.widgets.siplog_view import SipLogView
-from tests.sip.sipflows import RegisterFlow, proxied_call, trunk_call
+from tests.sip.sipflows import RegisterFlow, trunk_call
+from tests.sip.sipflows_proxy import proxied_call
 from tests.ui.runasync import run_async
 
 SIZE = (120, 24)
