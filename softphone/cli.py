@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return registrar_main(rest)
     if command == "lab":
-        from softphone.lab.lab_cli import main as lab_main
+        from softphone.labapp.cli import main as lab_main
 
         return lab_main(rest)
     if command == "account":

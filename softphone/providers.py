@@ -45,7 +45,7 @@ TRUNK_EDGES = (  # localized termination URIs, seed 001
 )
 TELNYX_DOMAINS = ("sip.telnyx.com", "sip.telnyx.eu", "sip.telnyx.ca", "sip.telnyx.com.au")
 TELNYX_HV = "siphv.telnyx.com"  # high-volume product: REGISTER gets 405 (seed 004)
-LAB_USERS = ("alice", "bob", "carol")  # softphone.lab.lab_cli.DEMO_USERS (a test keeps step)
+LAB_USERS = ("alice", "bob", "carol")  # softphone.labapp.cli.DEMO_USERS (a test keeps step)
 LAB_REALM = "softphone.lab"
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"

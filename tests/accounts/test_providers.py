@@ -8,8 +8,8 @@ import pytest
 
 from softphone import config, providers
 from softphone.config import AccountConfig
-from softphone.lab.lab_cli import DEMO_USERS
 from softphone.lab.registrar_cli import DEFAULT_REALM
+from softphone.labapp.cli import DEMO_USERS
 from softphone.providers import AccountInvalid, Problem, effective, validate
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from softphone.engine_account import to_engine_account
-from softphone.lab.session import LabSession
+from softphone.labapp.session import LabSession
 from softphone.providers import effective
 from tests.engine.harness import EngineProc, rtp_block
 from tests.peers.ports import free_port_block

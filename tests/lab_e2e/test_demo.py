@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from softphone import providers
-from softphone.lab import demo
 from softphone.lab.registrar_cli import DEFAULT_REALM
+from softphone.labapp import demo
 
 
 def test_realm_and_users_match_the_registrar_and_the_preset() -> None:

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from softphone.lab import demo
-from softphone.lab.session import LabSession
+from softphone.labapp import demo
+from softphone.labapp.session import LabSession
 from tests.engine.harness import EngineProc
 from tests.peers import audio
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from softphone.lab import demo
-from softphone.lab.session import ports_free
+from softphone.labapp import demo
+from softphone.labapp.session import ports_free
 from tests.engine.harness import REPO
 from tests.lab_e2e import procs
 from tests.lab_e2e.tmux import Tmux
@@ -83,7 +83,7 @@ def _call_row(screen: str, number: str, state: str) -> bool:
 
 
 def _far_ends(port: int) -> list[int]:
-    return procs.with_args("softphone.lab.farend", "--port", str(port))
+    return procs.with_args("softphone.labapp.farend", "--port", str(port))
 
 
 def _assert_clean(term: Tmux, screen: str, far_ends: list[int], port: int) -> None:

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from softphone.lab import demo
 from softphone.lab.bindings import Binding
 from softphone.lab.instance import LabStartError
-from softphone.lab.session import LabSession, choose_port, ports_free
 from softphone.lab.store import LabStore
+from softphone.labapp import demo
+from softphone.labapp.session import LabSession, choose_port, ports_free
 from tests.engine.harness import REPO, rtp_block
 from tests.lab_e2e import procs
 from tests.peers.ports import free_port_block

@@ -25,12 +25,12 @@ from types import TracebackType
 from typing import Any, Self
 
 from softphone.config import AccountConfig
-from softphone.lab import demo
-from softphone.lab.farend_proc import FarEndProcess, Report
 from softphone.lab.instance import LabInstance, LabStartError
 from softphone.lab.registrar_cli import CliError, build_parser, settings_from_args
 from softphone.lab.store import LabStore, StoreError
 from softphone.lab.transport import ListenSpec, bind_socket
+from softphone.labapp import demo
+from softphone.labapp.farend_proc import FarEndProcess, Report
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 5060

@@ -22,11 +22,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from softphone.lab import demo
-from softphone.lab.demo import DEMO_USERS
-from softphone.lab.farend_proc import Report
 from softphone.lab.instance import LabStartError
-from softphone.lab.session import DEFAULT_PORT, HOST, LabSession
+from softphone.labapp import demo
+from softphone.labapp.demo import DEMO_USERS
+from softphone.labapp.farend_proc import Report
+from softphone.labapp.session import DEFAULT_PORT, HOST, LabSession
 
 __all__ = ["DEMO_USERS", "main"]
 

@@ -1,6 +1,6 @@
 """One far-end child process seen from the lab: launch, follow its reports, stop it in order.
 
-The child (softphone.lab.farend) reports on stdout in JSON lines; a reader thread records them
+The child (softphone.labapp.farend) reports on stdout in JSON lines; a reader thread records them
 and wakes whoever waits. Stopping closes the child's stdin, which makes it hang up, unregister
 (while the registrar still answers) and exit 0; only a child that does not exit in time is
 terminated, then killed. The child runs in its own session so the terminal's Ctrl-C reaches the
@@ -25,7 +25,7 @@ Report = dict[str, Any]
 
 
 class FarEndProcess:
-    """A running `python -m softphone.lab.farend` for some of the lab's devices."""
+    """A running `python -m softphone.labapp.farend` for some of the lab's devices."""
 
     def __init__(
         self,
@@ -49,7 +49,7 @@ class FarEndProcess:
         self._cond = cond  # shared with the session, so one wait covers every far end
         self._stopping = False
         command = [
-            sys.executable, "-m", "softphone.lab.farend",
+            sys.executable, "-m", "softphone.labapp.farend",
             "--port", str(port), "--host", host, "--tone", str(tone),
             "--rtp-port", str(rtp_port), "--devices", ",".join(devices),
         ]  # fmt: skip

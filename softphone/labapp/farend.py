@@ -1,7 +1,7 @@
 """The lab's far end: one pjsua2 engine process whose users answer the way test lines do.
 
-`python -m softphone.lab.farend --port P --tone FILE` registers the numbers of
-softphone.lab.demo with the lab registrar at 127.0.0.1:P and then lives until its stdin closes
+`python -m softphone.labapp.farend --port P --tone FILE` registers the numbers of
+softphone.labapp.demo with the lab registrar at 127.0.0.1:P and then lives until its stdin closes
 (the lab closes it to stop us, and it closes by itself if the lab dies, so no orphan is left).
 It runs in its own process because pjsua2 allows one Endpoint per process (engine-notes §2) and
 the TUI has its own. It never imports pjsua2 itself (the lab package must not, design.md): the
@@ -38,8 +38,8 @@ from softphone.engine.events import (
     RegistrationEvent,
 )
 from softphone.engine.types import EngineAccount, EngineOptions
-from softphone.lab import demo
-from softphone.lab.tone import write_tone
+from softphone.labapp import demo
+from softphone.labapp.tone import write_tone
 
 _STOP = object()  # queue item: stdin closed or a signal came
 
@@ -299,7 +299,7 @@ def run(devices: list[demo.Device], port: int, host: str, tone: Path, rtp_port_s
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m softphone.lab.farend", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m softphone.labapp.farend", description=__doc__)
     p.add_argument("--port", type=int, required=True, help="the lab registrar's UDP/TCP port")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--tone", type=Path, required=True, help="tone WAV (written if missing)")
