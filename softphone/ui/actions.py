@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from softphone.numbers import NumberError, dial_uri
 from softphone.ui.dialogs.dtmf import DtmfDialog
+from softphone.ui.dialogs.incoming import IncomingCallDialog
 from softphone.ui.dialogs.password import PasswordAnswer, PasswordDialog
 from softphone.ui.dialogs.transfer import TransferDialog
 from softphone.ui.handlers import EventHandlers, guarded
@@ -62,17 +63,32 @@ class PhoneActions(EventHandlers):
             dialer.set_recent(self.recent.recent())
         return handle
 
-    async def action_answer(self) -> None:
+    def ringing_call(self) -> CallView | None:
+        """The highlighted ringing call, else the oldest one not answered or rejected yet."""
         selected = self.target_call()
-        view = selected if selected is not None and selected.event.state == "incoming" else None
-        view = view or self.model.ringing()
+        if (
+            selected is not None
+            and selected.event.state == "incoming"
+            and selected.handle not in self._handled
+        ):
+            return selected
+        return self.model.ringing(skip=self._handled)
+
+    async def action_answer(self) -> None:
+        if isinstance(self.screen, IncomingCallDialog):
+            self.screen.dismiss("answer")  # its callback answers
+            return
+        view = self.ringing_call()
         if view is None:
             self.say("No ringing call to answer", "warning")
             return
         await self.answer_call(view.handle)
 
     async def action_reject(self) -> None:
-        view = self.model.ringing()
+        if isinstance(self.screen, IncomingCallDialog):
+            self.screen.dismiss("reject")
+            return
+        view = self.ringing_call()
         if view is None:
             self.say("No ringing call to reject", "warning")
             return

@@ -153,7 +153,7 @@ class EventHandlers(PhoneAppBase):
         """Open the dialog for the oldest ringing call, unless one is open already."""
         if any(isinstance(s, IncomingCallDialog) for s in self.screen_stack):
             return
-        view = self.model.ringing(skip=self._dialog_shown)
+        view = self.model.ringing(skip=self._dialog_shown | self._handled)
         if view is None:
             return
         self._dialog_shown.add(view.handle)  # once per call, whatever the user chose
@@ -177,7 +177,9 @@ class EventHandlers(PhoneAppBase):
         self.push_screen(dialog, chosen)
 
     async def answer_call(self, handle: int) -> None:
+        self._handled.add(handle)
         await self.bridge.do("answer", lambda e: e.answer(handle))
 
     async def reject_call(self, handle: int) -> None:
+        self._handled.add(handle)
         await self.bridge.do("reject", lambda e: e.reject(handle))

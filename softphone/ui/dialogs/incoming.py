@@ -98,4 +98,12 @@ class IncomingCallDialog(ModalScreen[Choice]):
             status.update(f"the caller hung up ({event.code} {event.reason})".strip())
         for button in self.query(Button):
             button.disabled = True
-        self.set_timer(self._close_delay, lambda: self.dismiss(""))
+        self.set_timer(self._close_delay, self._close)
+
+    def _close(self) -> None:
+        # Not a lambda: a timer awaits what its callback returns, and awaiting dismiss()
+        # from the screen's own handler is an error.
+        if self.is_current:
+            self.dismiss("")
+        else:  # another screen is on top (help, settings): close when it is gone
+            self.set_timer(0.5, self._close)

@@ -29,7 +29,7 @@ class MainScreen(Screen[None]):
     DEFAULT_CSS = """
     MainScreen #top { height: 1fr; }
     MainScreen #left { width: 47%; min-width: 40; }
-    MainScreen #siplog { height: 35%; min-height: 6; }
+    MainScreen #siplog { height: 30%; min-height: 6; }
     """
 
     def compose(self) -> ComposeResult:

@@ -76,11 +76,18 @@ def detail_of(view: AccountView, now: float, register_key: str) -> str:
             if reg.explanation
             else f"{reg.code} {reg.reason}"
         )
-    for binding in view.bindings:
-        device = f" ({binding.instance})" if binding.instance else ""
-        left = f", {binding.expires} s" if binding.expires is not None else ""
-        lines.append(f"  device: {binding.contact}{device}{left}")
+    if view.bindings:
+        # Where each device is (the Contact's host:port); the instance ids are in the SIP log.
+        where = ", ".join(_contact_host(b.contact) for b in view.bindings)
+        lines.append(f"devices on the AOR: {where}")
     return "\n".join(lines)
+
+
+def _contact_host(contact: str) -> str:
+    """'<sip:alice@192.0.2.10:5060;ob>' -> '192.0.2.10:5060'."""
+    text = contact.strip().strip("<>")
+    text = text.split(";", 1)[0].split(">", 1)[0]
+    return text.rsplit("@", 1)[-1].removeprefix("sip:").removeprefix("sips:")
 
 
 class AccountsPanel(Vertical):
@@ -89,7 +96,7 @@ class AccountsPanel(Vertical):
     DEFAULT_CSS = """
     AccountsPanel { height: auto; max-height: 50%; border: round $primary; }
     AccountsPanel > DataTable { height: auto; max-height: 10; overflow-x: hidden; }
-    AccountsPanel > #account-detail { color: $text-muted; height: auto; max-height: 6; }
+    AccountsPanel > #account-detail { color: $text-muted; height: auto; max-height: 4; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:

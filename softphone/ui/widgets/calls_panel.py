@@ -28,7 +28,7 @@ def call_state(e: CallEvent) -> tuple[str, str | None]:
     if e.state == "calling":
         return "calling…", None
     if e.state == "early":
-        devices = f" on {e.devices_ringing} devices" if e.devices_ringing > 1 else ""
+        devices = f": {e.devices_ringing} devices" if e.devices_ringing > 1 else ""
         return f"ringing{devices}", "accent"
     if e.state == "connecting":
         return "connecting…", None
@@ -57,7 +57,12 @@ def short_remote(remote: str) -> str:
         if text.lower().startswith(scheme):
             text = text[len(scheme) :]
             break
-    return text.split(";", 1)[0]
+    text = text.split(";", 1)[0]
+    user, at, _host = text.partition("@")
+    # A phone number says who it is without the host (it is the account's domain anyway).
+    if at and user.lstrip("+").isdigit():
+        return user
+    return text
 
 
 def media_of(e: CallEvent) -> str:

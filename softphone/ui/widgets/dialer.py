@@ -44,13 +44,15 @@ class Dialer(Vertical):
     DEFAULT_CSS = """
     Dialer { border: round $primary; height: 1fr; }
     Dialer > Horizontal { height: auto; }
-    Dialer #dial-from-label { padding: 0 1; height: 1; margin-top: 1; }
+    Dialer #dial-from-label { padding: 0 1; height: 1; }
     Dialer #dial-account { width: 1fr; }
     Dialer #dial-preview { height: auto; min-height: 2; max-height: 4; padding: 0 1; }
+    Dialer #dial-bottom { height: 1fr; min-height: 4; }
     Dialer #pad { grid-size: 3 4; grid-gutter: 0 1; height: 4; width: 23; margin: 0 1; }
     Dialer #pad Button { width: 7; min-width: 5; }
-    Dialer #recent { height: 1fr; min-height: 3; border: none; }
-    Dialer #recent-label { padding: 0 1; color: $text-muted; }
+    Dialer #recent-box { width: 1fr; }
+    Dialer #recent { height: 1fr; border: none; }
+    Dialer #recent-label { color: $text-muted; }
     """
 
     class DialRequested(Message):
@@ -69,16 +71,20 @@ class Dialer(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Label("From", id="dial-from-label")
-            yield Select[str]([], id="dial-account", prompt="no account", allow_blank=True)
+            yield Select[str](
+                [], id="dial-account", prompt="no account", allow_blank=True, compact=True
+            )
         yield Input(placeholder="number or sip:user@host", id="dial-input")
         yield Static("", id="dial-preview")
-        with Grid(id="pad"):
-            for key in PAD:
-                button = Button(key, id=f"pad-{PAD.index(key)}", compact=True)
-                button.can_focus = False  # keyboard users type; the pad is for the mouse
-                yield button
-        yield Label("Recent", id="recent-label")
-        yield OptionList(id="recent")
+        with Horizontal(id="dial-bottom"):
+            with Grid(id="pad"):
+                for key in PAD:
+                    button = Button(key, id=f"pad-{PAD.index(key)}", compact=True)
+                    button.can_focus = False  # keyboard users type; the pad is for the mouse
+                    yield button
+            with Vertical(id="recent-box"):
+                yield Label("Recent", id="recent-label")
+                yield OptionList(id="recent")
 
     # -- what the app feeds in ------------------------------------------------------------
 
