@@ -27,11 +27,15 @@ _AUTH_LINE_RE = re.compile(
 )
 _DIGEST_RESPONSE_RE = re.compile(rb'(?i)(\bresponse[ \t]*=[ \t]*)("[^"]*"|[^,\s]+)')
 _BASIC_RE = re.compile(rb"(?i)(\bbasic[ \t]+)(\S+)")
+# RFC 3261 §19.1.1 allows (and discourages) a password in a SIP URI: sip:user:password@host.
+_URI_PASSWORD_RE = re.compile(rb"(?i)(\bsips?:[^:@\s;>,\"]+:)([^@\s;>,\"]+)(@)")
 MASK = b'"***"'
 
 
 def mask_credentials(raw: bytes) -> bytes:
-    """Return `raw` with digest responses and Basic credentials replaced by a mask."""
+    """Return `raw` with digest responses, Basic credentials and URI passwords masked."""
+    if b":" in raw and _URI_PASSWORD_RE.search(raw):
+        raw = _URI_PASSWORD_RE.sub(lambda m: m.group(1) + b"***" + m.group(3), raw)
     if b"uthorization" not in raw and b"UTHORIZATION" not in raw:
         return raw
 

@@ -27,6 +27,15 @@ def test_credentials_are_masked_even_when_folded() -> None:
     assert mask_credentials(b"OPTIONS sip:a SIP/2.0\r\n\r\n") == b"OPTIONS sip:a SIP/2.0\r\n\r\n"
 
 
+def test_passwords_in_uris_are_masked() -> None:
+    raw = b"INVITE sip:bob:hunter2@example.com SIP/2.0\r\nContact: <sips:a:pw@10.0.0.1:5061>\r\n"
+    masked = mask_credentials(raw)
+    assert b"hunter2" not in masked and b":pw@" not in masked
+    assert b"sip:bob:***@example.com" in masked and b"sips:a:***@10.0.0.1:5061" in masked
+    ports = b"REGISTER sip:127.0.0.1:5060 SIP/2.0\r\nTo: <sip:alice@127.0.0.1:5060>\r\n"
+    assert mask_credentials(ports) == ports
+
+
 def test_trace_parses_and_round_trips_through_json() -> None:
     trace = make_trace(1.5, "in", "UDP", "127.0.0.1:5060", "127.0.0.1:5070", REGISTER)
     assert isinstance(trace.parsed, SipRequest) and trace.summary == "REGISTER"
