@@ -68,7 +68,7 @@ class Driver:
 
     def register(self) -> None:
         self.unregister()
-        self.engine.add_account(self.spec).result(WAIT)
+        self.engine.add_account(self.spec).result(WAIT)  # as Session.start does
         self.added = True
         self.wait_for(lambda e: isinstance(e, RegistrationEvent) and e.state == "registered")
 
