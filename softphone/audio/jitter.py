@@ -11,16 +11,16 @@ blocks, the consuming clock takes exactly one frame per tick, and the depth is s
   a block (the swing below the average) + `headroom` (how late either side may wake up
   without a glitch), and a ceiling `high` = `low` + a block + half a frame (room for any
   phase between the clocks, so equal clocks never trigger a correction).
-* It first fills to `low` before giving anything out (priming), and again after running dry,
-  so one late tick does not turn into a string of half-empty frames.
+* It first fills to a quarter frame above `low` before giving anything out (priming), and
+  again after running dry, so one late tick does not turn into a string of half-empty frames.
 * A < low: the consumer repeats one sample per frame (the producer's clock is slow);
   A > high: it skips one (the producer's clock is fast). One sample per 20 ms follows up to
   3000 ppm, far beyond crystal tolerances, and is inaudible on speech.
 * A step (the consumer stalled, then the producer delivered a burst) beyond `high` + two
-  frames is cut back to `low` at once.
+  frames is cut back to the priming depth at once.
 
 The cost is latency: with the defaults (20 ms frames and blocks, 20 ms headroom) A sits
-between 50 and 80 ms.
+between 55 and 85 ms.
 
 Lock-free by construction, for one producer thread and one consumer thread: the producer only
 ever appends (`buf += data`) and the consumer only ever deletes from the front
@@ -54,7 +54,10 @@ class JitterBuffer:
         self.frame = frame_bytes
         self.low = frame_bytes + block // 2 + headroom
         self.low -= self.low % 2
-        self.high = self.low + block + frame_bytes // 2
+        self.high = self.low + block + frame_bytes * 3 // 4
+        # Priming a quarter frame above the floor keeps late wake-ups at any clock phase from
+        # dipping the average below it (the depth then swings in [prime, prime + block)).
+        self.prime = self.low + (frame_bytes // 4 & ~1)
         self.cut_at = self.high + CUT_FRAMES * frame_bytes
         self.limit = max(int(max_ms * RATE / 1000) * 2, self.cut_at + 2 * block)
         self.step = 2 * step_samples
@@ -89,7 +92,7 @@ class JitterBuffer:
         depth = len(buf)
         frame = self.frame
         if not self.primed:
-            if depth < self.low:
+            if depth < self.prime:
                 return None
             self.primed = True
             self._avg = float(depth)
@@ -99,7 +102,7 @@ class JitterBuffer:
             return None
         self.pulled += 1
         if depth > self.cut_at:
-            excess = (depth - self.low) & ~1
+            excess = (depth - self.prime) & ~1
             del buf[:excess]
             self.cut += excess
             depth -= excess

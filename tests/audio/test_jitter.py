@@ -125,10 +125,13 @@ def simulate_offset(buf: JitterBuffer, offset: float) -> None:
 def test_priming_underrun_and_refill() -> None:
     buf = JitterBuffer()
     assert buf.low == 2 * FRAME_BYTES + FRAME_BYTES // 2  # a frame + half a block + 20 ms
+    assert buf.prime == buf.low + FRAME_BYTES // 4
     for _ in range(2):
         buf.push(bytes(FRAME_BYTES))
     assert buf.pull() is None and buf.underruns == 0  # still priming: silence, not a glitch
-    buf.push(bytes(FRAME_BYTES))
+    buf.push(bytes(FRAME_BYTES // 2))
+    assert buf.pull() is None  # 2.5 frames: not yet
+    buf.push(bytes(FRAME_BYTES // 2))
     assert [buf.pull() for _ in range(3)] == [bytes(FRAME_BYTES)] * 3
     assert buf.pull() is None and buf.underruns == 1  # ran dry once primed
     assert buf.pull() is None and buf.underruns == 1  # one dry spell counts once
@@ -145,8 +148,8 @@ def test_a_burst_is_cut_back_and_a_stalled_consumer_overflows() -> None:
     for i in range(frames):
         buf.push(ramp(i * 320, 320))
     out = buf.pull()
-    cut = frames * FRAME_BYTES - buf.low
-    assert buf.cut == cut  # back to `low` at once
+    cut = frames * FRAME_BYTES - buf.prime
+    assert buf.cut == cut  # back to the priming depth at once
     assert out == ramp(cut // 2, 320)  # the newest audio survives, in order
     stalled = JitterBuffer()
     for _ in range(100):
