@@ -10,6 +10,17 @@ call is silent. Pieces:
 * `fake`: a sounddevice stand-in, so the bridge runs without a sound card (tests, benchmarks).
 
 pjsua2 is imported only by bridge.py and port.py (design.md: engine and audio only).
+
+For the UI and the doctor:
+
+* `audio_status(settings.audio) -> AudioStatus(ok, line)`: the sentence for `softphone doctor`
+  and the TUI before any call (e.g. "No audio device: calls will be silent (null audio)");
+* `list_devices() -> DeviceList | AudioUnavailable`: choices for the settings screen
+  (`.inputs` / `.outputs`, each AudioDevice has `.name`, which is what [settings.audio] stores);
+* with an engine built as `Engine(sink, options, audio=SoundBridge(settings.audio))`, the sink
+  gets AudioStateEvent (state + one sentence, on changes) and AudioLevelEvent (meters 0..1,
+  ~10 Hz during a call); `engine.set_audio_devices(input, output, ring)` switches devices,
+  also mid-call; mute stays `engine.mute(call, on)`.
 """
 
 from __future__ import annotations

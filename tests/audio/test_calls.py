@@ -178,3 +178,18 @@ def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
         time.sleep(0.05)  # polling a real condition with a deadline
+
+
+def test_stopping_the_engine_mid_call_tears_the_bridge_down_cleanly(
+    procs: Procs, tmp_path: Path
+) -> None:
+    """Shutdown with live streams: hang up, stop the streams, disconnect and delete the port
+    on the engine thread, then libDestroy; an unsafe port teardown aborts or segfaults (§5)."""
+    far, uri, tone = _far_end(procs, tmp_path)
+    near = _near(procs)
+    handle, far_call = _call(near, far, uri, tone, tmp_path / "far-heard.wav")
+    near.wait_event("AudioStateEvent", state="active")
+    near.wait_stats("frames", lambda s: s["frames_received"] >= 25, 10)
+    assert near.stop() == 0
+    far.wait_event("CallEvent", call=far_call, state="disconnected")
+    assert near.find("CallEvent", call=handle, state="disconnected")
