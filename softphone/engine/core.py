@@ -293,8 +293,13 @@ class Core:
 
     # -- loop ---------------------------------------------------------------------------
 
+    def drain_traces(self) -> None:
+        if self.writer is not None:
+            self.writer.drain()
+
     def poll(self, ms: int) -> None:
         self.endpoint.libHandleEvents(ms)
+        self.drain_traces()
         if self._graveyard:
             self._graveyard.clear()  # drop dead calls/players outside their callbacks
         if self._audio_poll is not None:
@@ -302,6 +307,7 @@ class Core:
                 events = self._audio_poll()  # device streams start/stop here, not in callbacks
             except Exception as exc:
                 self.report("audio", exc)
+                self._audio_poll = None  # one report, not one every loop turn
             else:
                 for event in events:
                     self.emit(event)
@@ -348,6 +354,7 @@ class Core:
         for obj in list(self._tracked):
             with contextlib.suppress(Exception):
                 obj.__disown__()  # safety net: never destroyed after libDestroy (§2 fix 3)
+        self.drain_traces()  # the last messages (un-REGISTERs) still become trace events
         if self.writer is not None:
             self.writer.__disown__()  # libDestroy deletes the C++ writer itself
         ep.libDestroy(pj.PJSUA_DESTROY_NO_RX_MSG)
