@@ -122,6 +122,7 @@ class EngineAcc(pj.Account):  # type: ignore[misc]
         response = message if isinstance(message, SipResponse) else None
         call_id = response.call_id if response else ""
         bindings = parse_bindings(response) if 200 <= code <= 299 else ()
+        self.host.drain_traces()
         auth = self.host.watcher.auth_attempts(call_id) if call_id else 0
         retry_in: int | None = None
         if 200 <= code <= 299:

@@ -87,6 +87,7 @@ class EngineCall(pj.Call):  # type: ignore[misc]
             state = "held"
         if state in ("confirmed", "held") and self.confirmed_at is None:
             self.confirmed_at = time.monotonic()
+        self.host.drain_traces()
         watcher = self.host.watcher
         event = CallEvent(
             call=self.handle,

@@ -21,6 +21,10 @@ class Host(Protocol):
     def emit(self, event: Event) -> None:
         """Hand an event to the sink (never raises)."""
 
+    def drain_traces(self) -> None:
+        """Parse the SIP messages pjsua logged so far (feeds the dialog watcher, emits traces).
+        Call it before reading the watcher."""
+
     def report(self, where: str, exc: BaseException) -> None:
         """Turn an exception caught in a callback into an EngineErrorEvent."""
 
