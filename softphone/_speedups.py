@@ -27,6 +27,7 @@ MODULES = (
     "softphone.sip.message",
     "softphone.sip.build",
     "softphone.sip.digest",
+    "softphone.sip.nonce",
     "softphone.lab.users",
     "softphone.lab.limits",
     "softphone.lab.bindings",

@@ -18,14 +18,13 @@ from softphone.sip.build import make_response
 from softphone.sip.digest import (
     Challenge,
     Credentials,
-    NonceManager,
-    NonceStatus,
     format_challenge,
     parse_credentials,
     verify_credentials,
 )
 from softphone.sip.errors import SipParseError
 from softphone.sip.message import SipRequest, SipResponse
+from softphone.sip.nonce import NonceManager, NonceStatus
 
 # Verifying against this keeps the work for an unknown user the same as for a known one.
 _DUMMY_HA1 = "0" * 64

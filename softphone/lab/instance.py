@@ -26,7 +26,7 @@ from softphone.lab.sharding import owner_of_aor
 from softphone.lab.store import LabStore, StoreError
 from softphone.lab.transport import ListenSpec
 from softphone.lab.users import UserDirectory
-from softphone.sip.digest import NonceManager
+from softphone.sip.nonce import NonceManager
 from softphone.sip.trace import SipTrace
 
 

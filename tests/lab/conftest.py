@@ -11,8 +11,8 @@ from softphone.lab.bindings import BindingTable
 from softphone.lab.limits import FailureThrottle, RateLimiter
 from softphone.lab.registrar import Registrar, RegistrarPolicy, Source
 from softphone.lab.users import UserDirectory, make_user
-from softphone.sip.digest import NonceManager
 from softphone.sip.message import SipRequest, SipResponse
+from softphone.sip.nonce import NonceManager
 
 REALM = "softphone.lab"
 UDP = Source("UDP", "127.0.0.1", 5070)
