@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import importlib.util
 import json
 import subprocess
 import sys
@@ -97,30 +96,17 @@ def check_engine(timeout: float = PROBE_TIMEOUT) -> Check:
 
 
 def check_audio() -> Check:
-    bridge = importlib.util.find_spec("softphone.audio") is not None
-    null = (
-        "pjsua2 on Linux has no sound backend, so calls use null audio (silence) "
-        + ("unless the sounddevice bridge connects them to these devices" if bridge else
-           "until the sounddevice bridge (softphone.audio) is installed")
-        + "; WAV --play/--record work either way"
-    )  # fmt: skip
+    """Which sound devices calls would use; no devices is a warning (null audio), not a
+    failure: calls still connect, and WAV --play/--record work."""
+    from softphone.audio import audio_status
+    from softphone.config import ConfigError, load_settings
+
     try:
-        import sounddevice as sd
-    except (ImportError, OSError) as exc:  # OSError: the PortAudio library is missing
-        return Check("audio", "warn", f"sounddevice unavailable ({exc}): no sound devices; {null}")
-    try:
-        devices = list(sd.query_devices())
-    except Exception as exc:  # PortAudioError and friends
-        return Check("audio", "warn", f"PortAudio failed to list devices ({exc}); {null}")
-    inputs = sum(1 for d in devices if d.get("max_input_channels", 0) > 0)
-    outputs = sum(1 for d in devices if d.get("max_output_channels", 0) > 0)
-    found = f"{inputs} input and {outputs} output device(s)"
-    if not inputs or not outputs:
-        missing = "microphone" if not inputs else "speaker"
-        if not inputs and not outputs:
-            missing = "sound device"
-        return Check("audio", "warn", f"{found}: no {missing}, calls will be silent here; {null}")
-    return Check("audio", "ok", f"{found}; {null}")
+        audio = load_settings().audio
+    except ConfigError:
+        audio = None  # the config check reports the broken file
+    status = audio_status(audio)
+    return Check("audio", "ok" if status.ok else "warn", status.line)
 
 
 def check_keyring() -> Check:

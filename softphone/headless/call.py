@@ -47,7 +47,7 @@ def run(session: Session, args: argparse.Namespace) -> Exit:
     session.out.record(
         {"type": "Dialling", "account": session.name, "target": args.target, "request_uri": uri}
     )
-    session.start(local_address(args))
+    session.start(local_address(args), audio=not args.no_audio)
     assert session.engine is not None
     engine = session.engine
     handle = session.wait(engine.make_call(session.name, uri), "place the call")

@@ -55,7 +55,7 @@ def run(session: Session, args: argparse.Namespace) -> Exit:
     check_play(args.play)
     check_writable("--record", args.record, ".wav")
     session.prepare(args.trace)
-    session.start(local_address(args))
+    session.start(local_address(args), audio=not args.no_audio)
     if account.registrar_uri is not None:
         registered = wait_registered(session, REGISTER_TIMEOUT)
         session.out.say(registered.explanation)

@@ -92,6 +92,11 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _media(p: argparse.ArgumentParser) -> None:
     p.add_argument("--play", type=Path, metavar="WAV", help="play this WAV into the call")
     p.add_argument("--record", type=Path, metavar="WAV", help="record what the far end sends")
+    p.add_argument(
+        "--no-audio",
+        action="store_true",
+        help="leave the sound devices alone (null audio; --play/--record still work)",
+    )
 
 
 def register_parser() -> argparse.ArgumentParser:

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from softphone.account_cli import PasswordError, resolve_password
-from softphone.config import AccountConfig, ConfigError, load_settings
+from softphone.config import AccountConfig, AudioSettings, ConfigError, load_settings
 from softphone.engine.errors import EngineError
 from softphone.engine.events import (
+    AudioLevelEvent,
+    AudioStateEvent,
     CallEvent,
     EngineErrorEvent,
     Event,
@@ -121,6 +123,7 @@ class Session:
         self.name = name
         self._password_stdin = password_stdin
         self.config: AccountConfig | None = None
+        self.audio = AudioSettings()
         self.account: EffectiveAccount | None = None
         self.spec: EngineAccount | None = None
         self.engine: Engine | None = None
@@ -146,7 +149,7 @@ class Session:
             account = effective(config)
         except AccountInvalid as exc:
             raise UsageError("; ".join(str(p) for p in exc.problems)) from None
-        self.config, self.account = config, account
+        self.config, self.account, self.audio = config, account, settings.audio
         return account
 
     def prepare(self, trace: Path | None) -> None:
@@ -166,14 +169,20 @@ class Session:
 
     # -- the engine -----------------------------------------------------------------------
 
-    def start(self, local: LocalAddress) -> None:
-        """Start the engine and add the account (a registering account starts registering)."""
+    def start(self, local: LocalAddress, *, audio: bool = False) -> None:
+        """Start the engine and add the account (a registering account starts registering).
+        With `audio`, calls use the configured sound devices (null audio if there are none)."""
         assert self.account is not None and self._password is not None
         self.spec = to_engine_account(self.account, self._password)
         self._password = None
         from softphone.engine.engine import Engine  # loads pjsua2: only once input is good
 
-        engine = Engine(self.inbox.sink, headless_options(self.account, local))
+        bridge = None
+        if audio:
+            from softphone.audio import SoundBridge
+
+            bridge = SoundBridge(self.audio)
+        engine = Engine(self.inbox.sink, headless_options(self.account, local), audio=bridge)
         # Kept before start(): a Ctrl-C during start must still reach close(), which stops
         # the (non-daemon) engine thread; otherwise the process would never exit.
         self.engine = engine
@@ -227,8 +236,10 @@ class Session:
 
     def _handle(self, at: float, event: Event) -> bool:
         """Record and print one event; True if the command should see it."""
-        if type(event).__name__ == "AudioLevelEvent":
+        if isinstance(event, AudioLevelEvent):
             return False  # ten a second while a sound device runs: not for scripts
+        if isinstance(event, AudioStateEvent) and event.state in ("null", "failed"):
+            self.out.say(f"audio: {event.message}")
         if isinstance(event, CallEvent):
             self._record(event, at)
         elif isinstance(event, EngineErrorEvent):
