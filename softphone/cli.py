@@ -60,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _tui() -> int:
     """`softphone` alone: the TUI on the accounts of config.toml."""
+    import gc
+
+    # No garbage collection until the first frame is on screen: start-up allocates a lot and
+    # frees almost nothing, so the collector's passes there are pure delay (the app turns it
+    # back on, with everything from start-up frozen, once it is ready).
+    gc.disable()
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         print(f"softphone: the phone needs a terminal (stdin and stderr)\n\n{USAGE}", end="",
               file=sys.stderr)  # fmt: skip

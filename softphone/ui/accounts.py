@@ -11,12 +11,13 @@ and the first frame should not wait on them.
 from __future__ import annotations
 
 from softphone.config import AccountConfig
-from softphone.providers import AccountInvalid, effective
 from softphone.ui.model import AccountView, Setup
 
 
 def account_view(config: AccountConfig, *, lab: bool = False) -> AccountView:
     """The row for `config`: resolved values, or why the provider rejects it."""
+    from softphone.providers import AccountInvalid, effective  # phonenumbers: not before needed
+
     try:
         resolved = effective(config)
     except AccountInvalid as exc:

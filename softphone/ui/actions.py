@@ -7,15 +7,16 @@ has to move a cursor. Every engine command goes through the bridge: a failure is
 
 from __future__ import annotations
 
-from softphone.numbers import NumberError, dial_uri
-from softphone.ui.dialogs.dtmf import DtmfDialog
-from softphone.ui.dialogs.incoming import IncomingCallDialog
-from softphone.ui.dialogs.password import PasswordAnswer, PasswordDialog
-from softphone.ui.dialogs.transfer import TransferDialog
+from typing import TYPE_CHECKING
+
 from softphone.ui.handlers import EventHandlers, guarded
 from softphone.ui.model import CallView
 from softphone.ui.screens.parts import ladder_screen
 from softphone.ui.widgets.dialer import Dialer
+
+if TYPE_CHECKING:  # the dialogs load when first opened (start-up time)
+    from softphone.ui.dialogs.dtmf import DtmfDialog
+    from softphone.ui.dialogs.password import PasswordAnswer
 
 
 class PhoneActions(EventHandlers):
@@ -50,6 +51,8 @@ class PhoneActions(EventHandlers):
         if view is None:
             self.say(f"No account to dial from: add one ({self.key_of('new_account')})", "warning")
             return None
+        from softphone.numbers import NumberError, dial_uri
+
         try:
             uri = dial_uri(target, view.config)
         except NumberError as exc:
@@ -75,6 +78,8 @@ class PhoneActions(EventHandlers):
         return self.model.ringing(skip=self._handled)
 
     async def action_answer(self) -> None:
+        from softphone.ui.dialogs.incoming import IncomingCallDialog
+
         if isinstance(self.screen, IncomingCallDialog):
             self.screen.dismiss("answer")  # its callback answers
             return
@@ -85,6 +90,8 @@ class PhoneActions(EventHandlers):
         await self.answer_call(view.handle)
 
     async def action_reject(self) -> None:
+        from softphone.ui.dialogs.incoming import IncomingCallDialog
+
         if isinstance(self.screen, IncomingCallDialog):
             self.screen.dismiss("reject")
             return
@@ -117,6 +124,8 @@ class PhoneActions(EventHandlers):
     def action_dtmf(self) -> None:
         view = self._need_call("send DTMF on")
         if view is not None:
+            from softphone.ui.dialogs.dtmf import DtmfDialog
+
             self.push_screen(DtmfDialog(view.handle, view.event.remote))
 
     @guarded
@@ -133,6 +142,8 @@ class PhoneActions(EventHandlers):
         def chosen(uri: str | None) -> None:
             if uri:
                 self.run_worker(self.bridge.do("transfer", lambda e: e.transfer(view.handle, uri)))
+
+        from softphone.ui.dialogs.transfer import TransferDialog
 
         self.push_screen(TransferDialog(view.event.remote, config), chosen)
 
@@ -167,6 +178,8 @@ class PhoneActions(EventHandlers):
         def given(answer: PasswordAnswer | None) -> None:
             if answer is not None:
                 self.run_worker(self.use_password(name, answer))
+
+        from softphone.ui.dialogs.password import PasswordDialog
 
         dialog = PasswordDialog(name, view.config.username, view.problem, keyring_ok)
         self.push_screen(dialog, given)

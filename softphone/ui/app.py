@@ -9,11 +9,12 @@ accounts are handed to it.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import SystemCommand
 from textual.screen import Screen
@@ -22,11 +23,15 @@ from softphone.config import ConfigError, save_settings
 from softphone.ui import keymap, theming
 from softphone.ui.accounts import account_view, save_password
 from softphone.ui.actions import PhoneActions
-from softphone.ui.screens.account_editor import AccountEditor, EditorResult
-from softphone.ui.screens.help import HelpScreen
 from softphone.ui.screens.main import MainScreen
 from softphone.ui.screens.parts import PROBLEMS, ladder_class
-from softphone.ui.screens.settings import SettingsResult, SettingsScreen
+
+if TYPE_CHECKING:  # screens other than the main one load when first opened (start-up time)
+    from softphone.ui.screens.account_editor import EditorResult
+    from softphone.ui.screens.settings import SettingsResult
+
+
+AFTER_FIRST_FRAME = 0.03  # s between the first frame and loading the parts it does not show
 
 
 class SoftphoneApp(PhoneActions):
@@ -56,36 +61,53 @@ class SoftphoneApp(PhoneActions):
         )
         for theme in self.themes.themes.values():
             self.register_theme(theme)
+        # Here, not in on_mount: a theme set once widgets exist restyles all of them again
+        # (a full CSS refresh, about a third of the time to the first frame).
+        self.theme = self.themes.choose(self.settings.theme)
 
     async def on_mount(self) -> None:
-        self.theme = self.themes.choose(self.settings.theme)
         self.install_screen(MainScreen(), "main")
         await self.push_screen("main")
+        self.main.dialer.set_accounts(
+            {n: v.config for n, v in self.model.accounts.items()}, self.default_account()
+        )
+        self.render_state()
+
+    async def _after_first_frame(self) -> None:
+        """What the first frame does not need: the SIP log pane and the ladder (with their key
+        ids), the key overrides (checked against every binding id), recent numbers, notices,
+        then the keyring, the engine and the accounts."""
+        await self.main.mount_log_pane()
+        if self.traces:  # traces that came before the pane
+            self.main.add_traces(list(self.traces))
         classes = {type(node) for node in self.main.walk_children()} | {ladder_class()}
         self.other_keys = keymap.other_keys(classes)
         self.keys, key_problems = keymap.check_overrides(
             self.settings.keys, {k.id for k in self.other_keys}
         )
         self.set_keymap(self.keys)
-        self._notices = [self.themes.notice(), *key_problems, *self.settings.warnings, *PROBLEMS]
-        self.call_after_refresh(self._first_render)
-
-    def _first_render(self) -> None:
-        main = self.main
-        main.dialer.set_accounts(
-            {n: v.config for n, v in self.model.accounts.items()}, self.default_account()
-        )
-        main.dialer.set_recent(self.recent.recent())
-        self.render_state()
-        for problem in self._notices:
+        self.main.dialer.set_recent(self.recent.recent())
+        self.render_state()  # the hints name the keys, which may have changed
+        for problem in (self.themes.notice(), *key_problems, *self.settings.warnings, *PROBLEMS):
             if problem:
                 self.say(problem, "warning", timeout=15)
         self.set_interval(1.0, self._tick)
+        if self._start_engine:
+            self.run_worker(self._start_up(), name="start-up", exit_on_error=False)
 
     def on_ready(self) -> None:
         """After the first frame: keyring, engine, accounts."""
-        if self._start_engine:
-            self.run_worker(self._start_up(), name="start-up", exit_on_error=False)
+        # Start-up objects live as long as the app: keep the collector off them (fewer and
+        # shorter pauses while SIP messages stream in), and on again if start-up turned it off.
+        gc.freeze()
+        gc.enable()
+        # Textual writes the first frame as an update of the widgets it saw change, and the
+        # calls panel's border was seen missing from it: repaint the whole screen once, then
+        # leave the loop free for a moment to write it before the work below blocks it.
+        # (The engine's start imports pjsua2 in a thread, which holds the interpreter lock long
+        # enough to delay that repaint too, so it starts after as well.)
+        self.refresh()
+        self.set_timer(AFTER_FIRST_FRAME, self._after_first_frame)
         if self._on_ready_hook is not None:
             self._on_ready_hook(self)
 
@@ -115,12 +137,16 @@ class SoftphoneApp(PhoneActions):
     # -- screens ---------------------------------------------------------------------------
 
     def action_help(self) -> None:
+        from softphone.ui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
         else:
             self.push_screen(HelpScreen(self.keys, self.other_keys))
 
     def action_settings(self) -> None:
+        from softphone.ui.screens.settings import SettingsScreen
+
         if isinstance(self.screen, SettingsScreen):
             return
         screen = SettingsScreen(self.settings, self.available_themes, self.theme, self.keys)
@@ -139,9 +165,13 @@ class SoftphoneApp(PhoneActions):
         self._save_config("Settings")
 
     def action_new_account(self) -> None:
+        from softphone.ui.screens.account_editor import AccountEditor
+
         self.push_screen(AccountEditor(), self._account_saved)
 
     def action_edit_account(self) -> None:
+        from softphone.ui.screens.account_editor import AccountEditor
+
         view = self.model.accounts.get(self.main.accounts.selected or "")
         if view is None:
             self.action_new_account()

@@ -16,9 +16,6 @@ from typing import TYPE_CHECKING, Literal
 from textual.app import App
 
 from softphone.config import AccountConfig, Settings
-from softphone.engine.events import CallEvent
-from softphone.engine_account import to_engine_account
-from softphone.sip.trace import SipTrace
 from softphone.ui import keymap
 from softphone.ui.accounts import account_view, stored_password
 from softphone.ui.bridge import EngineBridge, EngineFactory
@@ -27,7 +24,9 @@ from softphone.ui.recent import HistoryRecent, MemoryRecent, RecentNumbers
 from softphone.ui.screens.main import MainScreen
 
 if TYPE_CHECKING:
+    from softphone.engine.events import CallEvent
     from softphone.history import History
+    from softphone.sip.trace import SipTrace
 
 MAX_TRACES = 50_000  # kept for the ladder; about 50 MB of SIP at worst
 Severity = Literal["information", "warning", "error"]
@@ -162,6 +161,8 @@ class PhoneAppBase(App[int]):
         password = self._passwords.get(view.name)
         if view.effective is None or password is None or view.setup != "ok":
             return
+        from softphone.engine_account import to_engine_account
+
         try:
             spec = to_engine_account(view.effective, password)
         except ValueError as exc:

@@ -19,17 +19,18 @@ given the sink, so this module never imports pjsua2.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias, TypeVar
 
 from textual.message import Message
 
-from softphone.engine.errors import EngineError
-from softphone.engine.events import CallEvent, Event, TraceEvent
-from softphone.engine.types import EngineAccount
-from softphone.sip.trace import SipTrace
+if TYPE_CHECKING:  # the engine package is loaded with the engine, after the first frame
+    from softphone.engine.events import CallEvent, Event, TraceEvent
+    from softphone.engine.types import EngineAccount
+    from softphone.sip.trace import SipTrace
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -59,7 +60,7 @@ class EngineLike(Protocol):
     def list_calls(self) -> Future[tuple[CallEvent, ...]]: ...
 
 
-EngineFactory = Callable[[Callable[[Event], None]], EngineLike]
+EngineFactory: TypeAlias = "Callable[[Callable[[Event], None]], EngineLike]"
 
 
 class PostTarget(Protocol):
@@ -95,6 +96,15 @@ class EngineReady(Message):
         self.error = error
 
 
+@functools.cache
+def _trace_event() -> type[TraceEvent]:
+    """The TraceEvent class, imported on first use (the engine package loads after the first
+    frame; by the time events flow it is there)."""
+    from softphone.engine.events import TraceEvent
+
+    return TraceEvent
+
+
 class EngineBridge:
     """Owns the engine for the app: start, commands, events, stop."""
 
@@ -111,7 +121,7 @@ class EngineBridge:
 
     def sink(self, event: Event) -> None:
         """Called on the engine thread: hand over and return at once."""
-        if isinstance(event, TraceEvent):
+        if isinstance(event, _trace_event()):
             with self._lock:
                 self._traces.append(event.trace)
                 first, self._pending = not self._pending, True
@@ -178,6 +188,8 @@ class EngineBridge:
         if engine is None or not engine.running:
             self.notice(f"{label}: the phone engine is not running")
             return []
+        from softphone.engine.errors import EngineError
+
         try:
             return [await asyncio.wrap_future(command(engine))]
         except EngineError as exc:

@@ -8,26 +8,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import on
 
-from softphone.engine.events import (
-    CallEvent,
-    DtmfEvent,
-    EngineErrorEvent,
-    EngineStateEvent,
-    Event,
-    IncomingCallEvent,
-    LogEvent,
-    QualifyEvent,
-    RegistrationEvent,
-    TransferEvent,
-    TransportEvent,
-)
 from softphone.ui.base import PhoneAppBase
 from softphone.ui.bridge import BridgeNotice, EngineEvent, EngineReady, TracesPending
-from softphone.ui.dialogs.incoming import IncomingCallDialog
+
+if TYPE_CHECKING:
+    from softphone.engine.events import CallEvent, Event, RegistrationEvent
 
 TRACE_FLUSH = 0.05  # s: log pane updates at most 20 times a second, whatever the SIP rate
 A = TypeVar("A", bound=PhoneAppBase)
@@ -66,7 +55,7 @@ class EventHandlers(PhoneAppBase):
         batch = self.bridge.take_traces()
         if batch:
             self.traces.extend(batch)
-            self.main.add_traces(batch)
+            self.main.add_traces(batch)  # before the pane is mounted, it gets them all then
 
     @on(BridgeNotice)
     @guarded
@@ -95,6 +84,21 @@ class EventHandlers(PhoneAppBase):
         self.render_state()
 
     def handle_event(self, event: Event) -> None:
+        # Imported here, not at the top: the engine's event classes are not needed for the
+        # first frame, and the first event comes after it (start-up time).
+        from softphone.engine.events import (
+            CallEvent,
+            DtmfEvent,
+            EngineErrorEvent,
+            EngineStateEvent,
+            IncomingCallEvent,
+            LogEvent,
+            QualifyEvent,
+            RegistrationEvent,
+            TransferEvent,
+            TransportEvent,
+        )
+
         now = self.clock()
         match event:
             case RegistrationEvent():
@@ -134,6 +138,8 @@ class EventHandlers(PhoneAppBase):
             self.say(f"{event.account}: registration failed: {why}", "error", timeout=15)
 
     def _call(self, event: CallEvent, now: float) -> None:
+        from softphone.ui.dialogs.incoming import IncomingCallDialog
+
         new = event.call not in self.model.calls
         self.model.on_call(event, now)
         self.record_call(event)
@@ -151,6 +157,8 @@ class EventHandlers(PhoneAppBase):
 
     def show_incoming(self) -> None:
         """Open the dialog for the oldest ringing call, unless one is open already."""
+        from softphone.ui.dialogs.incoming import IncomingCallDialog
+
         if any(isinstance(s, IncomingCallDialog) for s in self.screen_stack):
             return
         view = self.model.ringing(skip=self._dialog_shown | self._handled)

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from softphone.config import AccountConfig
-from softphone.engine.events import (
-    Binding,
-    CallEvent,
-    IncomingCallEvent,
-    QualifyEvent,
-    RegistrationEvent,
-)
-from softphone.providers import EffectiveAccount
+
+if TYPE_CHECKING:
+    from softphone.engine.events import (
+        Binding,
+        CallEvent,
+        IncomingCallEvent,
+        QualifyEvent,
+        RegistrationEvent,
+    )
+    from softphone.providers import EffectiveAccount
 
 # What the accounts panel can say about an account before the engine has anything to say.
 Setup = Literal["pending", "ok", "no password", "no keyring", "invalid", "refused"]
@@ -126,6 +128,8 @@ class PhoneModel:
 
     def on_incoming(self, event: IncomingCallEvent, now: float) -> CallView:
         """An incoming call appears in the list at once, before its first CallEvent."""
+        from softphone.engine.events import CallEvent
+
         call = CallEvent(
             call=event.call,
             account=event.account,

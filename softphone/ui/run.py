@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from softphone.config import AccountConfig, Settings
-from softphone.engine.events import Event
 
 if TYPE_CHECKING:
     from textual.app import App
 
+    from softphone.engine.events import Event
     from softphone.ui.bridge import EngineLike
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 from textual.widget import Widget
 
-from softphone.sip.trace import SipTrace
+if TYPE_CHECKING:
+    from softphone.sip.trace import SipTrace
+
 
 PROBLEMS: list[str] = []  # why a real part could not be loaded (shown once as a notice)
 

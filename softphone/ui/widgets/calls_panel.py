@@ -9,15 +9,19 @@ Ended calls stay a few seconds so their final status can be read.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from softphone.engine.events import CallEvent
 from softphone.ui.model import CallView, PhoneModel
 from softphone.ui.widgets.accounts_panel import LOCK, clock_text
 from softphone.ui.widgets.palette import styled
+
+if TYPE_CHECKING:
+    from softphone.engine.events import CallEvent
 
 
 def call_state(e: CallEvent) -> tuple[str, str | None]:

@@ -14,15 +14,13 @@ from collections.abc import Mapping
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets import Input, Label, OptionList, Static
 
 from softphone.config import AccountConfig
-from softphone.numbers import NumberError, as_you_type, dial_uri
+from softphone.ui.widgets.dialpad import AccountChooser, DialPad
 from softphone.ui.widgets.palette import styled
-
-PAD = "123456789*0#"
 
 
 def preview(text: str, account: AccountConfig | None) -> tuple[str, str | None, str | None]:
@@ -31,6 +29,8 @@ def preview(text: str, account: AccountConfig | None) -> tuple[str, str | None, 
         return "", None, None
     if account is None:
         return text, None, "no account to dial from"
+    from softphone.numbers import NumberError, as_you_type, dial_uri  # phonenumbers: on first use
+
     formatted = as_you_type(text, account.region)
     try:
         return formatted, dial_uri(text, account), None
@@ -43,13 +43,8 @@ class Dialer(Vertical):
 
     DEFAULT_CSS = """
     Dialer { border: round $primary; height: 1fr; }
-    Dialer > Horizontal { height: auto; }
-    Dialer #dial-from-label { padding: 0 1; height: 1; }
-    Dialer #dial-account { width: 1fr; }
     Dialer #dial-preview { height: auto; min-height: 2; max-height: 4; padding: 0 1; }
     Dialer #dial-bottom { height: 1fr; min-height: 4; }
-    Dialer #pad { grid-size: 3 4; grid-gutter: 0 1; height: 4; width: 23; margin: 0 1; }
-    Dialer #pad Button { width: 7; min-width: 5; }
     Dialer #recent-box { width: 1fr; }
     Dialer #recent { height: 1fr; border: none; }
     Dialer #recent-label { color: $text-muted; }
@@ -69,46 +64,41 @@ class Dialer(Vertical):
         self._accounts: dict[str, AccountConfig] = {}
 
     def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield Label("From", id="dial-from-label")
-            yield Select[str](
-                [], id="dial-account", prompt="no account", allow_blank=True, compact=True
-            )
+        yield AccountChooser(id="dial-account")
         yield Input(placeholder="number or sip:user@host", id="dial-input")
         yield Static("", id="dial-preview")
         with Horizontal(id="dial-bottom"):
-            with Grid(id="pad"):
-                for key in PAD:
-                    button = Button(key, id=f"pad-{PAD.index(key)}", compact=True)
-                    button.can_focus = False  # keyboard users type; the pad is for the mouse
-                    yield button
+            yield DialPad(id="pad")
             with Vertical(id="recent-box"):
                 yield Label("Recent", id="recent-label")
-                yield OptionList(id="recent")
+                # The list itself is mounted with the first recent numbers, after the first
+                # frame (they come from the history, which is opened then).
 
     # -- what the app feeds in ------------------------------------------------------------
 
     def set_accounts(self, accounts: Mapping[str, AccountConfig], default: str | None) -> None:
         """The accounts one can dial from; keeps the current choice when it still exists."""
         self._accounts = dict(accounts)
-        select = self.query_one("#dial-account", Select)
-        current = select.value if isinstance(select.value, str) else None
-        select.set_options((name, name) for name in accounts)
-        for choice in (current, default, next(iter(accounts), None)):
-            if choice in accounts:
-                select.value = choice
-                break
+        chooser = self.query_one(AccountChooser)
+        chooser.set_names(list(accounts), (chooser.value, default))
         self._update_preview()
 
     def set_recent(self, targets: list[str]) -> None:
-        recent = self.query_one("#recent", OptionList)
+        found = self.query("#recent")
+        if found:
+            recent = found.first(OptionList)
+        else:
+            box = self.query_one("#recent-box")
+            if not box.is_attached:  # the app is closing
+                return
+            recent = OptionList(id="recent")
+            box.mount(recent)
         recent.clear_options()
         recent.add_options(targets)
 
     @property
     def account(self) -> str | None:
-        value = self.query_one("#dial-account", Select).value
-        return value if isinstance(value, str) else None
+        return self.query_one(AccountChooser).value
 
     @property
     def text(self) -> str:
@@ -131,8 +121,8 @@ class Dialer(Vertical):
         event.stop()
         self._update_preview()
 
-    @on(Select.Changed, "#dial-account")
-    def _account_changed(self, event: Select.Changed) -> None:
+    @on(AccountChooser.Changed)
+    def _account_changed(self, event: AccountChooser.Changed) -> None:
         event.stop()
         self._update_preview()
 
@@ -141,11 +131,11 @@ class Dialer(Vertical):
         event.stop()
         self.request_dial()
 
-    @on(Button.Pressed)
-    def _pad(self, event: Button.Pressed) -> None:
+    @on(DialPad.Pressed)
+    def _pad(self, event: DialPad.Pressed) -> None:
         event.stop()
         field = self.query_one("#dial-input", Input)
-        field.insert_text_at_cursor(str(event.button.label))
+        field.insert_text_at_cursor(event.key)
 
     @on(OptionList.OptionSelected, "#recent")
     def _recent(self, event: OptionList.OptionSelected) -> None:
