@@ -7,7 +7,7 @@ has to move a cursor. Every engine command goes through the bridge: a failure is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from softphone.ui.handlers import EventHandlers, guarded
 from softphone.ui.model import CallView
@@ -152,6 +152,13 @@ class PhoneActions(EventHandlers):
         view = self.model.calls.get(selected) if selected is not None else None
         call_id = view.event.call_id or None if view is not None else None
         self.push_screen(ladder_screen(tuple(self.traces), call_id))
+
+    def on_sip_log_pane_open_ladder(self, message: Any) -> None:
+        """The log pane asks for a ladder (its `l`/`L` keys): the messages it gives, else
+        every message this run has seen."""
+        message.stop()
+        traces = tuple(getattr(message, "traces", ()) or self.traces)
+        self.push_screen(ladder_screen(traces, message.call_id))
 
     def action_focus_dialer(self) -> None:
         self.main.dialer.focus_input()

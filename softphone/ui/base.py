@@ -24,7 +24,7 @@ from softphone.ui.recent import HistoryRecent, MemoryRecent, RecentNumbers
 from softphone.ui.screens.main import MainScreen
 
 if TYPE_CHECKING:
-    from softphone.engine.events import CallEvent
+    from softphone.engine.events import CallEvent, LogEvent
     from softphone.history import History
     from softphone.sip.trace import SipTrace
 
@@ -55,6 +55,7 @@ class PhoneAppBase(App[int]):
         self.history: History | None = None  # opened after the first frame (open_history)
         self._use_history = recent is None
         self.traces: deque[SipTrace] = deque(maxlen=MAX_TRACES)
+        self.engine_log: deque[LogEvent] = deque(maxlen=500)  # pjsip warnings, for diagnosis
         # Key overrides are checked once the main screen exists (its widgets define log.* ids).
         self.keys: dict[str, str] = {}
         self.other_keys: list[keymap.OtherKey] = []

@@ -120,8 +120,11 @@ class EventHandlers(PhoneAppBase):
             case TransferEvent() if event.final:
                 ok = 200 <= event.code < 300
                 self.say(f"Transfer: {event.code} {event.reason}", "information" if ok else "error")
-            case LogEvent() if event.level <= 1:
-                self.say(f"pjsip: {event.message}", "warning")
+            case LogEvent():
+                # pjsip's own warnings (a retried RTP port, a stats read on a closing call)
+                # are not the user's business: kept for diagnosis, not notified. Failures
+                # that matter arrive as their own events (registration, call, transport).
+                self.engine_log.append(event)
             case EngineErrorEvent():
                 self.say(f"Engine error in {event.where}: {event.message}", "error", timeout=15)
             case EngineStateEvent():

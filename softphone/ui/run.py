@@ -8,6 +8,8 @@ their password (the lab's demo users) and are never written to config.toml or th
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -20,11 +22,32 @@ if TYPE_CHECKING:
     from softphone.ui.bridge import EngineLike
 
 
-def default_engine(sink: Callable[[Event], None]) -> EngineLike:
-    """The real engine with default options (pjsua2 is imported here, on first use)."""
-    from softphone.engine.engine import Engine
+def default_engine(
+    accounts: Sequence[AccountConfig] = (),
+) -> Callable[[Callable[[Event], None]], EngineLike]:
+    """A factory for the real engine (pjsua2 is imported when it runs, after the first frame).
 
-    return Engine(sink)
+    Bound to 127.0.0.1 when every account's server is on this machine (the lab), so Contact
+    and SDP name an address the server can reach back (RFC 3261 §8.1.1.8); to every interface
+    otherwise.
+    """
+
+    def make(sink: Callable[[Event], None]) -> EngineLike:
+        from softphone.engine.engine import Engine
+        from softphone.engine.types import EngineOptions
+        from softphone.engine_account import ANY_HOST, LOOPBACK_HOST, is_loopback, server_host
+        from softphone.providers import AccountInvalid, effective
+
+        hosts = []
+        for account in accounts:
+            try:
+                hosts.append(server_host(effective(account)))
+            except (AccountInvalid, KeyError):
+                continue  # shown as invalid in the accounts panel; it never reaches the engine
+        local = bool(hosts) and all(is_loopback(h) for h in hosts)
+        return Engine(sink, EngineOptions(bind_host=LOOPBACK_HOST if local else ANY_HOST))
+
+    return make
 
 
 def run_tui(
@@ -41,7 +64,8 @@ def run_tui(
 
     app = SoftphoneApp(
         settings,
-        engine_factory=engine_factory or default_engine,
+        engine_factory=engine_factory
+        or default_engine([*settings.accounts.values(), *(a for a, _ in extra_accounts)]),
         extra_accounts=extra_accounts,
         title=title,
         on_ready=on_ready,
@@ -50,4 +74,34 @@ def run_tui(
         code = app.run()
     finally:
         app.bridge.stop_now()
+        _drop_c_stdout()
     return code if isinstance(code, int) else (app.return_code or 0)
+
+
+def _drop_c_stdout() -> None:
+    """Throw away what C code left in its stdout buffer, instead of letting exit() print it.
+
+    pjlib prints a banner during libCreate, which the engine sends to /dev/null by pointing fd
+    1 there. But C's stdout picks its buffering on first use: with fd 1 on /dev/null it is
+    not a terminal, so the banner is buffered, not written, and exit() would flush it onto the
+    user's shell once fd 1 is the terminal again (seen in a pty). Flushing it into /dev/null
+    here drops it. POSIX only (ctypes finds libc through the main program).
+    """
+    if os.name != "posix":
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)
+    except OSError:
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        libc.fflush(None)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)

@@ -99,3 +99,21 @@ async def test_commands_to_a_stopped_engine_are_notices() -> None:
         assert ok is False
         await until(pilot, lambda: bool(app._notifications))
         assert "not running" in [n.message for n in app._notifications][-1]
+
+
+@async_test
+async def test_ladder_opens_from_the_key_and_from_the_log_pane(memory_keyring: Any) -> None:
+    app, engines = make_app(extra=[(LAB, "pw")])
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, engines, accounts=1)
+        for i in range(3):
+            engines.engine.emit(trace(i))
+        await until(pilot, lambda: len(app.traces) == 3)
+        await pilot.press("f9")
+        await until(pilot, lambda: type(app.screen).__name__ == "LadderScreen")
+        await pilot.press("escape")
+        await until(pilot, lambda: type(app.screen).__name__ == "MainScreen")
+        pane = app.main.siplog
+        assert pane is not None
+        pane.post_message(type(pane).OpenLadder(None))  # type: ignore[attr-defined]
+        await until(pilot, lambda: type(app.screen).__name__ == "LadderScreen")
