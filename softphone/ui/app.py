@@ -27,6 +27,7 @@ from softphone.ui.screens.main import MainScreen
 from softphone.ui.screens.parts import PROBLEMS, ladder_class
 
 if TYPE_CHECKING:  # screens other than the main one load when first opened (start-up time)
+    from softphone.audio.devices import AudioUnavailable, DeviceList
     from softphone.ui.screens.account_editor import EditorResult
     from softphone.ui.screens.settings import SettingsResult
 
@@ -48,9 +49,11 @@ class SoftphoneApp(PhoneActions):
         theme_dirs: Iterable[Path] | None = None,
         on_ready: Callable[[SoftphoneApp], None] | None = None,
         start_engine: bool = True,
+        audio_devices: Callable[[], DeviceList | AudioUnavailable] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self._audio_devices = audio_devices
         if title:
             self.title = title
         self._on_ready_hook = on_ready
@@ -149,12 +152,30 @@ class SoftphoneApp(PhoneActions):
 
         if isinstance(self.screen, SettingsScreen):
             return
-        screen = SettingsScreen(self.settings, self.available_themes, self.theme, self.keys)
+        screen = SettingsScreen(
+            self.settings, self.available_themes, self.theme, self.keys, self.list_audio_devices()
+        )
         self.push_screen(screen, self._settings_saved)
+
+    def list_audio_devices(self) -> DeviceList | AudioUnavailable:
+        """The sound devices to choose from (PortAudio, through softphone.audio)."""
+        from softphone.audio.devices import AudioUnavailable, list_devices
+
+        try:
+            return (self._audio_devices or list_devices)()
+        except Exception as exc:  # a broken PortAudio must not keep the settings closed
+            return AudioUnavailable(f"No audio devices: {exc}")
+
+    async def _switch_audio(self, input: str | None, output: str | None, ring: str | None) -> None:
+        """New devices apply at once, also mid-call (the sound bridge reopens its streams)."""
+        await self.bridge.send("audio devices", lambda e: e.set_audio_devices(input, output, ring))
 
     def _settings_saved(self, result: SettingsResult | None) -> None:
         if result is None:
             return
+        audio = result.audio
+        if audio != self.settings.audio and self.bridge.running:
+            self.run_worker(self._switch_audio(audio.input, audio.output, audio.ring))
         # The settings screen edits our bindings; overrides of other widgets' (log.*) stay.
         keys = {k: v for k, v in self.keys.items() if k not in keymap.BY_ID} | result.keys
         self.settings = replace(self.settings, theme=result.theme, audio=result.audio, keys=keys)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias, TypeVar
 from textual.message import Message
 
 if TYPE_CHECKING:  # the engine package is loaded with the engine, after the first frame
-    from softphone.engine.events import CallEvent, Event, TraceEvent
+    from softphone.engine.events import AudioStateEvent, CallEvent, Event, TraceEvent
     from softphone.engine.types import EngineAccount
     from softphone.sip.trace import SipTrace
 
@@ -58,6 +58,9 @@ class EngineLike(Protocol):
     def send_dtmf(self, call: int, digits: str) -> Future[None]: ...
     def transfer(self, call: int, target: str) -> Future[None]: ...
     def list_calls(self) -> Future[tuple[CallEvent, ...]]: ...
+    def set_audio_devices(
+        self, input: str | None, output: str | None, ring: str | None = None
+    ) -> Future[AudioStateEvent]: ...
 
 
 EngineFactory: TypeAlias = "Callable[[Callable[[Event], None]], EngineLike]"

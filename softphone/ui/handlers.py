@@ -81,12 +81,18 @@ class EventHandlers(PhoneAppBase):
     @guarded
     async def _engine_event(self, message: EngineEvent) -> None:
         self.handle_event(message.event)
-        self.render_state()
+        name = type(message.event).__name__
+        if name == "AudioLevelEvent":  # ~10 a second: only the meters change
+            self.main.calls.show_audio(self.model.audio, self.model.level)
+        elif name not in ("LogEvent", "DtmfEvent"):
+            self.render_state()
 
     def handle_event(self, event: Event) -> None:
         # Imported here, not at the top: the engine's event classes are not needed for the
         # first frame, and the first event comes after it (start-up time).
         from softphone.engine.events import (
+            AudioLevelEvent,
+            AudioStateEvent,
             CallEvent,
             DtmfEvent,
             EngineErrorEvent,
@@ -129,6 +135,18 @@ class EventHandlers(PhoneAppBase):
                 self.say(f"Engine error in {event.where}: {event.message}", "error", timeout=15)
             case EngineStateEvent():
                 self.model.engine_state = event.state
+            case AudioStateEvent():
+                before = self.model.audio
+                self.model.audio = event
+                if event.state != "active":
+                    self.model.level = None
+                changed = before is None or before.state != event.state
+                if changed and event.state in ("null", "failed"):
+                    self.say(
+                        event.message, "error" if event.state == "failed" else "warning", timeout=12
+                    )
+            case AudioLevelEvent():
+                self.model.level = event
             case _:
                 pass
 

@@ -16,6 +16,8 @@ from softphone.config import AccountConfig
 
 if TYPE_CHECKING:
     from softphone.engine.events import (
+        AudioLevelEvent,
+        AudioStateEvent,
         Binding,
         CallEvent,
         IncomingCallEvent,
@@ -102,6 +104,8 @@ class PhoneModel:
     accounts: dict[str, AccountView] = field(default_factory=dict)
     calls: dict[int, CallView] = field(default_factory=dict)
     engine_state: str = "starting"
+    audio: AudioStateEvent | None = None  # the sound devices (None: no sound bridge)
+    level: AudioLevelEvent | None = None  # meters while a call's audio runs
 
     def set_account(self, view: AccountView) -> None:
         old = self.accounts.get(view.name)

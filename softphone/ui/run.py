@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from softphone.config import AccountConfig, Settings
+from softphone.config import AccountConfig, AudioSettings, Settings
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -23,13 +23,15 @@ if TYPE_CHECKING:
 
 
 def default_engine(
-    accounts: Sequence[AccountConfig] = (),
+    accounts: Sequence[AccountConfig] = (), audio: AudioSettings | None = None
 ) -> Callable[[Callable[[Event], None]], EngineLike]:
     """A factory for the real engine (pjsua2 is imported when it runs, after the first frame).
 
     Bound to 127.0.0.1 when every account's server is on this machine (the lab), so Contact
     and SDP name an address the server can reach back (RFC 3261 §8.1.1.8); to every interface
-    otherwise.
+    otherwise. Calls get sound through softphone.audio's SoundBridge on the devices of
+    [settings.audio]; if that cannot even load, the engine runs without it (silent calls) and
+    the reason is one notification, not a failed start.
     """
 
     def make(sink: Callable[[Event], None]) -> EngineLike:
@@ -45,7 +47,17 @@ def default_engine(
             except (AccountInvalid, KeyError):
                 continue  # shown as invalid in the accounts panel; it never reaches the engine
         local = bool(hosts) and all(is_loopback(h) for h in hosts)
-        return Engine(sink, EngineOptions(bind_host=LOOPBACK_HOST if local else ANY_HOST))
+        options = EngineOptions(bind_host=LOOPBACK_HOST if local else ANY_HOST)
+        try:
+            from softphone.audio import SoundBridge
+
+            sound = SoundBridge(audio)
+        except Exception as exc:  # no PortAudio, a broken install: calls still work, silent
+            from softphone.engine.events import AudioStateEvent
+
+            sink(AudioStateEvent("null", f"No audio: {exc}; calls will be silent"))
+            return Engine(sink, options)
+        return Engine(sink, options, audio=sound)
 
     return make
 
@@ -65,7 +77,9 @@ def run_tui(
     app = SoftphoneApp(
         settings,
         engine_factory=engine_factory
-        or default_engine([*settings.accounts.values(), *(a for a, _ in extra_accounts)]),
+        or default_engine(
+            [*settings.accounts.values(), *(a for a, _ in extra_accounts)], settings.audio
+        ),
         extra_accounts=extra_accounts,
         title=title,
         on_ready=on_ready,

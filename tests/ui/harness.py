@@ -12,12 +12,14 @@ import functools
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from softphone.audio.devices import AudioDevice, DeviceList
 from softphone.config import AccountConfig, Settings
 from softphone.engine.events import (
     Binding,
@@ -33,6 +35,13 @@ from softphone.ui.recent import MemoryRecent
 from softphone.ui.theming import shipped_theme_dir
 
 SIZE = (120, 40)
+# The machine's sound devices must not show in snapshots: a fixed list stands in for PortAudio.
+DEVICES = DeviceList(
+    (
+        AudioDevice(0, "Built-in Audio Analog Stereo", "ALSA", 2, 2, 48000.0, True, True),
+        AudioDevice(1, "USB Headset", "ALSA", 1, 2, 48000.0),
+    )
+)
 FIXED_NOW = 1000.0
 
 TWILIO = AccountConfig(
@@ -99,7 +108,7 @@ def make_app(
     settings: Settings | None = None,
     engines: Engines | None = None,
     title: str | None = None,
-    theme_dirs: Sequence[object] | None = None,
+    theme_dirs: Sequence[Path] | None = None,
     recent: Sequence[str] = (),
 ) -> tuple[SoftphoneApp, Engines]:
     engines = engines or Engines()
@@ -116,7 +125,8 @@ def make_app(
         wall=lambda: 1_700_000_000.0,
         recent=MemoryRecent(list(recent)),
         title=title,
-        theme_dirs=[shipped] if theme_dirs is None else theme_dirs,  # type: ignore[arg-type]
+        theme_dirs=[shipped] if theme_dirs is None else theme_dirs,
+        audio_devices=lambda: DEVICES,
     )
     return app, engines
 

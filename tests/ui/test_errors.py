@@ -121,3 +121,20 @@ async def test_quit_stops_the_engine_first() -> None:
         await until(pilot, lambda: not app.is_running)
     assert engines.engine.names()[-1] == "stop"
     assert app.return_code == 0
+
+
+@async_test
+async def test_audio_state_and_meters_show_in_the_calls_panel() -> None:
+    from softphone.engine.events import AudioLevelEvent, AudioStateEvent
+
+    app, engines = make_app(extra=[(LAB, "pw")])
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, engines, accounts=1)
+        e = engines.engine
+        e.emit(AudioStateEvent("null", "No audio device: calls will be silent (null audio)"))
+        await until(pilot, lambda: "silent" in str(app.main.calls.border_subtitle))
+        assert any("calls will be silent" in t for t in notices(app))
+        e.emit(AudioStateEvent("active", "Audio", "USB Headset", "USB Headset"))
+        e.emit(AudioLevelEvent(0.8, 0.2, -6.0, -30.0))
+        await until(pilot, lambda: "mic ▮▮▮▮▯" in str(app.main.calls.border_subtitle))
+        assert str(app.main.calls.border_subtitle) == "🔊 USB Headset · mic ▮▮▮▮▯ spk ▮▯▯▯▯"

@@ -126,3 +126,21 @@ def test_broken_theme_files_are_reported_and_skipped(tmp_path: Path) -> None:
     ):
         assert part in notice
     assert load_theme_file(tmp_path / "a.toml").primary == "#00ff00"
+
+
+@async_test
+async def test_new_audio_devices_go_to_the_engine_at_once() -> None:
+    app, engines = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, engines)
+        await pilot.press("f10")
+        await until(pilot, lambda: type(app.screen).__name__ == "SettingsScreen")
+        app.screen.query_one("#audio-input").value = "USB Headset"  # type: ignore[attr-defined]
+        app.screen.query_one("#audio-output").value = "USB Headset"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await until(
+            pilot,
+            lambda: ("set_audio_devices", ("USB Headset", "USB Headset", None))
+            in engines.engine.commands,
+        )
+        assert app.settings.audio.output == "USB Headset"

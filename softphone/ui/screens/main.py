@@ -84,6 +84,7 @@ class MainScreen(Screen[None]):
     def render_state(self, model: PhoneModel, now: float, key_of: Callable[[str], str]) -> None:
         self.accounts.show(model, now, key_of("register"), key_of("new_account"))
         self.calls.show(model, now, key_of("dial"))
+        self.calls.show_audio(model.audio, model.level)
 
     def add_traces(self, traces: Sequence[SipTrace]) -> bool:
         """Hand traces to the log pane; False while it is not mounted yet."""

@@ -2,8 +2,10 @@
 
 Keys are edited by binding id, the same ids `[settings.keys]` uses, and checked with the same
 rules as at start-up (keymap.check_overrides), so what is saved is what the next start uses.
-Audio device names are free text because the sound layer resolves them (an unknown name falls
-back to the system default there); empty means the system default.
+Audio devices are picked from the ones PortAudio lists (softphone.audio.list_devices), as the
+names [settings.audio] stores; a saved name that is not plugged in now stays a choice, because
+the sound layer matches names loosely and the device may come back. Without any usable device
+the fields are free text and the reason is shown. Empty means the system default.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from softphone.audio.devices import AudioUnavailable, DeviceList
 from softphone.config import AudioSettings, Settings
 from softphone.ui import keymap
 
@@ -43,6 +46,7 @@ class SettingsScreen(ModalScreen[SettingsResult | None]):
     SettingsScreen Grid Label { padding: 0 0 0 1; }
     SettingsScreen #keys-grid { grid-size: 4; grid-columns: 14 1fr 14 1fr; }
     SettingsScreen .section { text-style: bold; color: $accent; padding: 1 0 0 1; }
+    SettingsScreen #audio-reason { color: $text-muted; padding: 0 1; }
     SettingsScreen #settings-problems { color: $error; padding: 0 1; height: auto; }
     SettingsScreen Horizontal { height: auto; align: right middle; }
     SettingsScreen Button { margin: 0 1; }
@@ -53,16 +57,40 @@ class SettingsScreen(ModalScreen[SettingsResult | None]):
     ]
 
     def __init__(
-        self, settings: Settings, themes: Iterable[str], current_theme: str, keys: dict[str, str]
+        self,
+        settings: Settings,
+        themes: Iterable[str],
+        current_theme: str,
+        keys: dict[str, str],
+        devices: DeviceList | AudioUnavailable | None = None,
     ) -> None:
         super().__init__()
         self._settings = settings
         self._themes = sorted(themes)
         self._theme = current_theme
         self._keys = keys
+        self._devices = devices
+
+    def _device_field(self, key: str) -> Input | Select[str]:
+        current = getattr(self._settings.audio, key) or None
+        devices = self._devices
+        if not isinstance(devices, DeviceList):
+            return Input(
+                current or "", placeholder="system default", id=f"audio-{key}", compact=True
+            )
+        usable = devices.inputs if key == "input" else devices.outputs
+        names = [d.name for d in usable]
+        if current and current not in names:
+            names.append(current)  # unplugged now; the sound layer may find it again
+        return Select(
+            [(n, n) for n in names],
+            value=current or Select.NULL,
+            prompt="system default",
+            id=f"audio-{key}",
+            compact=True,
+        )
 
     def compose(self) -> ComposeResult:
-        audio = self._settings.audio
         with VerticalScroll():
             yield Label("Settings", classes="section")
             with Grid():
@@ -80,12 +108,10 @@ class SettingsScreen(ModalScreen[SettingsResult | None]):
                     ("ring", "Ring device"),
                 ):
                     yield Label(label)
-                    yield Input(
-                        getattr(audio, key) or "",
-                        placeholder="system default",
-                        id=f"audio-{key}",
-                        compact=True,
-                    )
+                    yield self._device_field(key)
+            reason = getattr(self._devices, "reason", None)
+            if reason:
+                yield Static(reason, id="audio-reason", markup=False)
             yield Label("Keys (binding id: key)", classes="section")
             with Grid(id="keys-grid"):
                 for spec in keymap.KEYS:
@@ -112,12 +138,12 @@ class SettingsScreen(ModalScreen[SettingsResult | None]):
 
     def result(self) -> tuple[SettingsResult, list[str]]:
         theme = self.query_one("#theme", Select).value
-        audio = AudioSettings(
-            **{
-                k: self.query_one(f"#audio-{k}", Input).value.strip() or None
-                for k in ("input", "output", "ring")
-            }
-        )
+        chosen: dict[str, str | None] = {}
+        for k in ("input", "output", "ring"):
+            field = self.query_one(f"#audio-{k}")
+            value = field.value if isinstance(field, Input | Select) else None
+            chosen[k] = value.strip() or None if isinstance(value, str) else None
+        audio = AudioSettings(**chosen)
         wanted = {}
         for spec in keymap.KEYS:
             key = self.query_one(f"#key-{spec.id}", Input).value.strip()

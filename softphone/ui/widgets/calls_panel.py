@@ -21,7 +21,7 @@ from softphone.ui.widgets.accounts_panel import LOCK, clock_text
 from softphone.ui.widgets.palette import styled
 
 if TYPE_CHECKING:
-    from softphone.engine.events import CallEvent
+    from softphone.engine.events import AudioLevelEvent, AudioStateEvent, CallEvent
 
 
 def call_state(e: CallEvent) -> tuple[str, str | None]:
@@ -90,6 +90,25 @@ def detail_of(e: CallEvent) -> str:
             f"{stats.rx_jitter_ms:.1f} ms), tx {stats.tx_packets}{rtt}"
         )
     return " · ".join(parts)
+
+
+def meter(value: float, width: int = 5) -> str:
+    """A level 0..1 as a bar of `width` cells."""
+    filled = round(max(0.0, min(1.0, value)) * width)
+    return "▮" * filled + "▯" * (width - filled)
+
+
+def audio_line(state: AudioStateEvent | None, level: AudioLevelEvent | None) -> str:
+    """'🔊 USB Headset · mic ▮▮▮▯▯ spk ▮▮▯▯▯', or the sound layer's sentence when it has no
+    device; empty without a sound bridge."""
+    if state is None:
+        return ""
+    if state.state in ("null", "failed"):
+        return state.message
+    line = f"🔊 {state.output or 'default device'}"
+    if level is not None and state.state == "active":
+        line += f" · mic {meter(level.input)} spk {meter(level.output)}"
+    return line
 
 
 class CallsPanel(Vertical):
@@ -170,6 +189,10 @@ class CallsPanel(Vertical):
             hint.update(f"No calls. Type a number in the dialer, Enter or {self._dial_key} dials.")
             return
         hint.update(Text(detail_of(view.event)))
+
+    def show_audio(self, state: AudioStateEvent | None, level: AudioLevelEvent | None) -> None:
+        """The sound devices in the panel's bottom border, with meters during a call."""
+        self.border_subtitle = audio_line(state, level)
 
     @staticmethod
     def _timed(view: CallView) -> bool:
