@@ -144,3 +144,29 @@ async def test_new_audio_devices_go_to_the_engine_at_once() -> None:
             in engines.engine.commands,
         )
         assert app.settings.audio.output == "USB Headset"
+
+
+@async_test
+async def test_command_palette_offers_the_actions() -> None:
+    app, engines = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, engines)
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        for title in (
+            "Answer",
+            "Hang up",
+            "Hold",
+            "Mute",
+            "Keypad",
+            "Transfer",
+            "Dial",
+            "Ladder",
+            "Settings",
+            "New account",
+            "Help",
+            "Quit",
+        ):
+            assert title in commands, sorted(commands)
+        assert "f7" in commands["Transfer"].help  # the key is shown next to the action
+        await commands["Help"].callback()
+        await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
