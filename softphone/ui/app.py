@@ -58,7 +58,6 @@ class SoftphoneApp(PhoneActions):
             self.title = title
         self._on_ready_hook = on_ready
         self._start_engine = start_engine
-        self._quitting = False
         self.themes = theming.load_themes(
             theming.theme_dirs() if theme_dirs is None else theme_dirs
         )

@@ -64,6 +64,7 @@ class PhoneAppBase(App[int]):
         self._passwords: dict[str, str] = {}
         self._dialog_shown: set[int] = set()  # calls whose incoming dialog was opened
         self._handled: set[int] = set()  # incoming calls we answered or rejected
+        self._quitting = False
         for config in settings.accounts.values():
             self.model.set_account(account_view(config))
         for config, password in extra_accounts:

@@ -149,7 +149,8 @@ class EngineBridge:
         """Create and start the engine off the event loop; posts EngineReady either way."""
         loop = asyncio.get_running_loop()
         try:
-            engine = self._factory(self.sink)
+            # Made off the event loop too: the factory imports pjsua2 and the engine modules.
+            engine = await loop.run_in_executor(None, self._factory, self.sink)
             self.engine = engine
             await loop.run_in_executor(None, engine.start)
             # pjlib safety net: a pjsua2 object collected on an unregistered thread aborts the

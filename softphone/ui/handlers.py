@@ -135,6 +135,9 @@ class EventHandlers(PhoneAppBase):
                 self.say(f"Engine error in {event.where}: {event.message}", "error", timeout=15)
             case EngineStateEvent():
                 self.model.engine_state = event.state
+                if event.state == "stopped" and not self._quitting:
+                    why = f": {event.detail}" if event.detail else ""
+                    self.say(f"The phone engine stopped{why}", "error", timeout=30)
             case AudioStateEvent():
                 before = self.model.audio
                 self.model.audio = event

@@ -138,3 +138,20 @@ async def test_audio_state_and_meters_show_in_the_calls_panel() -> None:
         e.emit(AudioLevelEvent(0.8, 0.2, -6.0, -30.0))
         await until(pilot, lambda: "mic ▮▮▮▮▯" in str(app.main.calls.border_subtitle))
         assert str(app.main.calls.border_subtitle) == "🔊 USB Headset · mic ▮▮▮▮▯ spk ▮▯▯▯▯"
+
+
+@async_test
+async def test_engine_dying_is_a_notice_quitting_is_not() -> None:
+    from softphone.engine.events import EngineStateEvent
+
+    app, engines = make_app(extra=[(LAB, "pw")])
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, engines, accounts=1)
+        engines.engine.emit(EngineStateEvent("stopped", "engine loop: RuntimeError"))
+        await until(pilot, lambda: any("engine stopped" in t for t in notices(app)))
+    app2, engines2 = make_app(extra=[(LAB, "pw")])
+    async with app2.run_test(size=SIZE) as pilot:
+        await started(pilot, engines2, accounts=1)
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: not app2.is_running)
+    assert not any("engine stopped" in t for t in notices(app2))
