@@ -17,6 +17,7 @@ the un-REGISTERs, libDestroy runs with PJSUA_DESTROY_NO_RX_MSG: 20 ms instead of
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import os
 import sys
@@ -48,7 +49,11 @@ STATS_INTERVAL = 1.0  # seconds between RTP counter readings
 @contextlib.contextmanager
 def quiet_stdio() -> Iterator[None]:
     """Point fd 1 and 2 at /dev/null: libCreate prints a banner to stdout before any log
-    config applies, which would tear a TUI's screen (§8)."""
+    config applies, which would tear a TUI's screen (§8).
+
+    The banner goes through C stdio, which picks its buffering on first use: on /dev/null it
+    buffers fully, so the banner would still sit in the buffer and be written to the terminal
+    at exit. C's buffers are flushed into /dev/null before fd 1 is given back."""
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
@@ -58,10 +63,17 @@ def quiet_stdio() -> Iterator[None]:
         os.dup2(null, 2)
         yield
     finally:
+        _flush_c_stdio()
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         for fd in (*saved, null):
             os.close(fd)
+
+
+def _flush_c_stdio() -> None:
+    if os.name == "posix":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).fflush(None)
 
 
 def error_text(exc: BaseException) -> str:

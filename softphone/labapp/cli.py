@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import os
 import signal
 import sys
 import textwrap
@@ -207,54 +206,27 @@ def _with_tui(session: LabSession) -> int:
     link = _AppLink(session)
     _forward_reports(session, link.report)
     accounts = session.tui_accounts()
-    try:
-        return run_tui(
-            settings,
-            engine_factory=_engine_factory(accounts[0][0]),
-            extra_accounts=accounts,
-            title=session.title(),
-            on_ready=link.on_ready,
-        )
-    finally:
-        _discard_buffered_c_stdout()
+    return run_tui(
+        settings,
+        engine_factory=_engine_factory(accounts[0][0], settings.audio),
+        extra_accounts=accounts,
+        title=session.title(),
+        on_ready=link.on_ready,
+    )
 
 
-def _discard_buffered_c_stdout() -> None:
-    """Throw away what pjlib left in C stdio's stdout buffer.
-
-    pjlib prints its banner through C stdio during libCreate, while the engine points fd 1 at
-    /dev/null (engine-notes §8). glibc picks the buffering of stdout on first use, and on
-    /dev/null it picks full buffering, so the banner stays in the buffer and was written to the
-    terminal at process exit, after the TUI had given the screen back (seen in the tmux test).
-    Flushing it into /dev/null here keeps the terminal clean.
-    """
-    import ctypes
-
-    sys.stdout.flush()
-    saved = os.dup(1)
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None).fflush(None)
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)
-
-
-def _engine_factory(account: Any) -> Any:
+def _engine_factory(account: Any, audio: Any) -> Any:
     """The TUI's engine with the options every command uses for a loopback server: bound to
-    127.0.0.1, so its Contact and SDP name an address the lab can reach (RFC 3261 §8.1.1.8)."""
+    127.0.0.1, so its Contact and SDP name an address the lab can reach (RFC 3261 §8.1.1.8);
+    with the sound devices of [settings.audio] (null audio, said once, when there are none)."""
     from softphone.engine_account import headless_options
     from softphone.providers import effective
+    from softphone.ui.run import engine_with_sound
 
     options = headless_options(effective(account))
 
     def make(sink: Any) -> Any:
-        from softphone.engine import Engine
-
-        return Engine(sink, options)
+        return engine_with_sound(sink, options, audio)
 
     return make
 

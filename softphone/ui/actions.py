@@ -15,6 +15,7 @@ from softphone.ui.screens.parts import ladder_screen
 from softphone.ui.widgets.dialer import Dialer
 
 if TYPE_CHECKING:  # the dialogs load when first opened (start-up time)
+    from softphone.sip.trace import SipTrace
     from softphone.ui.dialogs.dtmf import DtmfDialog
     from softphone.ui.dialogs.password import PasswordAnswer
 
@@ -151,14 +152,22 @@ class PhoneActions(EventHandlers):
         selected = self.main.calls.selected
         view = self.model.calls.get(selected) if selected is not None else None
         call_id = view.event.call_id or None if view is not None else None
-        self.push_screen(ladder_screen(tuple(self.traces), call_id))
+        self.push_screen(ladder_screen(self.traces_for(call_id), call_id))
 
     def on_sip_log_pane_open_ladder(self, message: Any) -> None:
         """The log pane asks for a ladder (its `l`/`L` keys): the messages it gives, else
         every message this run has seen."""
         message.stop()
-        traces = tuple(getattr(message, "traces", ()) or self.traces)
+        traces = tuple(getattr(message, "traces", ()) or self.traces_for(message.call_id))
         self.push_screen(ladder_screen(traces, message.call_id))
+
+    def traces_for(self, call_id: str | None) -> tuple[SipTrace, ...]:
+        """One call's messages (or the recent ones of all calls) from the log pane's store."""
+        pane = self.main.siplog
+        traces = getattr(pane, "traces", None)
+        if traces is None:
+            return tuple(self.early_traces)
+        return tuple(traces(call_id))
 
     def action_focus_dialer(self) -> None:
         self.main.dialer.focus_input()

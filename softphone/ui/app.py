@@ -80,8 +80,9 @@ class SoftphoneApp(PhoneActions):
         ids), the key overrides (checked against every binding id), recent numbers, notices,
         then the keyring, the engine and the accounts."""
         await self.main.mount_log_pane()
-        if self.traces:  # traces that came before the pane
-            self.main.add_traces(list(self.traces))
+        if self.early_traces:  # traces that came before the pane
+            self.main.add_traces(self.early_traces)
+            self.early_traces = []
         classes = {type(node) for node in self.main.walk_children()} | {ladder_class()}
         self.other_keys = keymap.other_keys(classes)
         self.keys, key_problems = keymap.check_overrides(

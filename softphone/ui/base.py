@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from softphone.history import History
     from softphone.sip.trace import SipTrace
 
-MAX_TRACES = 50_000  # kept for the ladder; about 50 MB of SIP at worst
+# Traces are kept by the SIP log pane (compact rows the GC does not scan); the app only holds
+# the few that arrive before the pane is mounted after the first frame.
 Severity = Literal["information", "warning", "error"]
 
 
@@ -54,7 +55,7 @@ class PhoneAppBase(App[int]):
         self.recent: RecentNumbers = recent if recent is not None else MemoryRecent()
         self.history: History | None = None  # opened after the first frame (open_history)
         self._use_history = recent is None
-        self.traces: deque[SipTrace] = deque(maxlen=MAX_TRACES)
+        self.early_traces: list[SipTrace] = []
         self.engine_log: deque[LogEvent] = deque(maxlen=500)  # pjsip warnings, for diagnosis
         # Key overrides are checked once the main screen exists (its widgets define log.* ids).
         self.keys: dict[str, str] = {}

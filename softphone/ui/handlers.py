@@ -53,9 +53,8 @@ class EventHandlers(PhoneAppBase):
     def _flush_traces(self) -> None:
         self._flush_armed = False
         batch = self.bridge.take_traces()
-        if batch:
-            self.traces.extend(batch)
-            self.main.add_traces(batch)  # before the pane is mounted, it gets them all then
+        if batch and not self.main.add_traces(batch):
+            self.early_traces.extend(batch)  # the pane gets them once it is mounted
 
     @on(BridgeNotice)
     @guarded

@@ -8,8 +8,6 @@ their password (the lab's demo users) and are never written to config.toml or th
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -19,6 +17,7 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from softphone.engine.events import Event
+    from softphone.engine.types import EngineOptions
     from softphone.ui.bridge import EngineLike
 
 
@@ -35,7 +34,6 @@ def default_engine(
     """
 
     def make(sink: Callable[[Event], None]) -> EngineLike:
-        from softphone.engine.engine import Engine
         from softphone.engine.types import EngineOptions
         from softphone.engine_account import ANY_HOST, LOOPBACK_HOST, is_loopback, server_host
         from softphone.providers import AccountInvalid, effective
@@ -48,18 +46,28 @@ def default_engine(
                 continue  # shown as invalid in the accounts panel; it never reaches the engine
         local = bool(hosts) and all(is_loopback(h) for h in hosts)
         options = EngineOptions(bind_host=LOOPBACK_HOST if local else ANY_HOST)
-        try:
-            from softphone.audio import SoundBridge
-
-            sound = SoundBridge(audio)
-        except Exception as exc:  # no PortAudio, a broken install: calls still work, silent
-            from softphone.engine.events import AudioStateEvent
-
-            sink(AudioStateEvent("null", f"No audio: {exc}; calls will be silent"))
-            return Engine(sink, options)
-        return Engine(sink, options, audio=sound)
+        return engine_with_sound(sink, options, audio)
 
     return make
+
+
+def engine_with_sound(
+    sink: Callable[[Event], None], options: EngineOptions, audio: AudioSettings | None
+) -> EngineLike:
+    """The real engine with softphone.audio's SoundBridge on the devices of [settings.audio];
+    if the bridge cannot even load, the engine without it (silent calls) and one notice."""
+    from softphone.engine.engine import Engine
+
+    try:
+        from softphone.audio import SoundBridge
+
+        sound = SoundBridge(audio)
+    except Exception as exc:  # no PortAudio, a broken install: calls still work, silent
+        from softphone.engine.events import AudioStateEvent
+
+        sink(AudioStateEvent("null", f"No audio: {exc}; calls will be silent"))
+        return Engine(sink, options)
+    return Engine(sink, options, audio=sound)
 
 
 def run_tui(
@@ -88,34 +96,4 @@ def run_tui(
         code = app.run()
     finally:
         app.bridge.stop_now()
-        _drop_c_stdout()
     return code if isinstance(code, int) else (app.return_code or 0)
-
-
-def _drop_c_stdout() -> None:
-    """Throw away what C code left in its stdout buffer, instead of letting exit() print it.
-
-    pjlib prints a banner during libCreate, which the engine sends to /dev/null by pointing fd
-    1 there. But C's stdout picks its buffering on first use: with fd 1 on /dev/null it is
-    not a terminal, so the banner is buffered, not written, and exit() would flush it onto the
-    user's shell once fd 1 is the terminal again (seen in a pty). Flushing it into /dev/null
-    here drops it. POSIX only (ctypes finds libc through the main program).
-    """
-    if os.name != "posix":
-        return
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None)
-    except OSError:
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        libc.fflush(None)
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)

@@ -106,8 +106,8 @@ async def drive(port: int, rtp_start: int, result: dict[str, Any]) -> None:
         )
         result["ended"] = sorted(c.event.code for c in model.calls.values())
 
-        await until(pilot, "traces in the log", lambda: len(app.traces) > 0)
-        summaries = {t.summary for t in app.traces}
+        await until(pilot, "traces in the log", lambda: len(app.traces_for(None)) > 0)
+        summaries = {t.summary for t in app.traces_for(None)}
         result["trace_summaries"] = sorted(summaries)
         await pilot.press(app.key_of("ladder"))
         await until(pilot, "ladder screen", lambda: type(app.screen).__name__ == "LadderScreen")

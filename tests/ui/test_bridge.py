@@ -59,9 +59,9 @@ async def test_traces_are_batched(monkeypatch: Any) -> None:
         batches: list[int] = []
         add = app.main.add_traces
 
-        def count(traces: Any) -> None:
+        def count(traces: Any) -> bool:
             batches.append(len(traces))
-            add(traces)
+            return add(traces)
 
         monkeypatch.setattr(app.main, "add_traces", count)
         posted: list[int] = []
@@ -83,10 +83,11 @@ async def test_traces_are_batched(monkeypatch: Any) -> None:
         sender.start()
         sender.join(10)
         await until(pilot, lambda: sum(batches) == n)
-        assert len(app.traces) == n
+        kept = app.traces_for(None)  # what the ladder gets: the pane's store, not a copy in the app
+        assert len(kept) == n and not app.early_traces
         # One wake-up per batch, not per message; the pane repaints once per batch.
         assert len(posted) == len(batches) < n / 20, (len(posted), len(batches))
-        assert [t.raw for t in list(app.traces)[:2]] == [trace(0).trace.raw, trace(1).trace.raw]
+        assert [t.raw for t in kept[:2]] == [trace(0).trace.raw, trace(1).trace.raw]
 
 
 @async_test
@@ -108,7 +109,7 @@ async def test_ladder_opens_from_the_key_and_from_the_log_pane(memory_keyring: A
         await started(pilot, engines, accounts=1)
         for i in range(3):
             engines.engine.emit(trace(i))
-        await until(pilot, lambda: len(app.traces) == 3)
+        await until(pilot, lambda: len(app.traces_for(None)) == 3)
         await pilot.press("f9")
         await until(pilot, lambda: type(app.screen).__name__ == "LadderScreen")
         await pilot.press("escape")
