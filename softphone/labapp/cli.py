@@ -127,9 +127,9 @@ class _AppLink:
 
     Far-end reports come on reader threads, maybe before the app is ready: they wait here
     until on_ready hands us the app, then go to its event loop without blocking the reader
-    (a blocked reader would stop draining the far end's stdout). SIGINT and SIGTERM become
-    the app's own quit action (hang up, unregister, leave), through the loop's signal
-    handling, so the terminal is always given back.
+    (a blocked reader would stop draining the far end's stdout). SIGINT, SIGTERM and SIGHUP
+    are the app's own business (softphone.ui.lifeline: its quit action, so the terminal is
+    always given back).
     """
 
     def __init__(self, session: LabSession) -> None:
@@ -138,13 +138,10 @@ class _AppLink:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.waiting: list[tuple[str, str]] = []
         self.lock = threading.Lock()
-        self._tasks: set[asyncio.Future[Any]] = set()
 
     def on_ready(self, app: Any) -> None:
         """Called by the app on its event loop once the first frame is drawn."""
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self._quit)
         with self.lock:
             self.app, self.loop = app, loop
             waiting, self.waiting = self.waiting, []
@@ -152,11 +149,6 @@ class _AppLink:
             self._notify(self.session.note, "warning")
         for text, severity in waiting:
             self._notify(text, severity)
-
-    def _quit(self) -> None:
-        task = asyncio.ensure_future(self.app.run_action("quit"))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def report(self, report: Report) -> None:
         message = _message(report)

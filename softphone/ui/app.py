@@ -23,6 +23,7 @@ from softphone.config import ConfigError, save_settings
 from softphone.ui import keymap, theming
 from softphone.ui.accounts import account_view, save_password
 from softphone.ui.actions import PhoneActions
+from softphone.ui.lifeline import Lifeline, terminal_fd
 from softphone.ui.screens.main import MainScreen
 from softphone.ui.screens.parts import PROBLEMS, ladder_class
 
@@ -57,6 +58,7 @@ class SoftphoneApp(PhoneActions):
         if title:
             self.title = title
         self._on_ready_hook = on_ready
+        self._lifeline: Lifeline | None = None
         self._start_engine = start_engine
         self.themes = theming.load_themes(
             theming.theme_dirs() if theme_dirs is None else theme_dirs
@@ -111,6 +113,9 @@ class SoftphoneApp(PhoneActions):
         # enough to delay that repaint too, so it starts after as well.)
         self.refresh()
         self.set_timer(AFTER_FIRST_FRAME, self._after_first_frame)
+        if not self.is_headless:  # tests run headless: their signals are pytest's
+            self._lifeline = Lifeline(self._quit_on_request)
+            self._lifeline.start(terminal_fd())
         if self._on_ready_hook is not None:
             self._on_ready_hook(self)
 
@@ -127,6 +132,10 @@ class SoftphoneApp(PhoneActions):
 
     # -- quitting -------------------------------------------------------------------------
 
+    def _quit_on_request(self) -> None:
+        """A signal or a lost terminal: quit the way the quit key does."""
+        self.run_worker(self.action_quit(), name="quit", exit_on_error=False)
+
     async def action_quit(self) -> None:
         """Hang up, unregister, stop the engine, then leave (the UI stays live meanwhile)."""
         if self._quitting:
@@ -135,6 +144,8 @@ class SoftphoneApp(PhoneActions):
         if self.bridge.running:
             self.say("Hanging up and unregistering…", timeout=30)
             await self.bridge.stop()
+        if self._lifeline is not None:
+            self._lifeline.stop()
         self.exit(0)
 
     # -- screens ---------------------------------------------------------------------------
