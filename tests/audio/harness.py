@@ -6,15 +6,11 @@ Everything else (commands, events, the exit-code check) is tests/engine/harness.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.engine.harness import REPO, EngineProc, EngineProcError
+from tests.engine.harness import EngineProc, EngineProcError
 from tests.peers import audio
 
 # The machine the fake sounddevice pretends to be: a laptop's card and a USB headset whose
@@ -32,25 +28,10 @@ class AudioEngineProc(EngineProc):
         super().__init__(workdir, name, **options)
         self.audio_config = audio_config
 
-    def start(self, timeout: float = 15.0) -> AudioEngineProc:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        config = json.dumps({"options": self.options, "audio": self.audio_config})
-        with self.stderr_path.open("wb") as err:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.audio.runner", config],
-                cwd=REPO,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                text=True,
-                bufsize=1,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                start_new_session=True,
-            )
-        self._reader = threading.Thread(target=self._read, daemon=True, name=f"rd-{self.name}")
-        self._reader.start()
-        self.wait_event("EngineStateEvent", state="started", timeout=timeout)
-        return self
+    runner = "tests.audio.runner"
+
+    def runner_config(self) -> str:
+        return json.dumps({"options": self.options, "audio": self.audio_config})
 
     def stats(self) -> dict[str, Any]:
         result: dict[str, Any] = self.cmd("bridge_stats")

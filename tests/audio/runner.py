@@ -17,7 +17,6 @@ cpu_seconds (this process's user+system time), switch_interval.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -30,33 +29,14 @@ from softphone.audio.bridge import SoundBridge
 from softphone.audio.fake import BrokenSoundDevice, FakeDevice, FakeSoundDevice, ToneSource
 from softphone.audio.streams import to_mono
 from softphone.config import AudioSettings
-from softphone.engine import Engine, EngineAccount, EngineOptions
-from softphone.engine.events import Event
-from softphone.engine.serialize import event_to_dict
+from softphone.engine import Engine, EngineAccount
+from tests.engine.runner import options_from, serve, sink, write
 
 ENGINE_COMMANDS = {
     "add_account", "make_call", "answer", "reject", "hangup", "hold", "unhold", "mute",
     "send_dtmf", "play", "record", "call_info", "list_calls", "set_audio_devices",
     "audio_state",
 }  # fmt: skip
-_out_lock = threading.Lock()
-
-
-def _write(obj: dict[str, Any]) -> None:
-    line = json.dumps(obj, default=_plain) + "\n"
-    with _out_lock:
-        sys.stdout.write(line)
-        sys.stdout.flush()
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def sink(event: Event) -> None:
-    _write({"kind": "event", "t": time.time(), "event": event_to_dict(event)})
 
 
 def make_sd(audio: dict[str, Any]) -> Any:
@@ -119,9 +99,6 @@ def write_played(sd: FakeSoundDevice, device: str, path: str, seconds: float) ->
 
 def main(argv: list[str]) -> int:
     raw = json.loads(argv[1]) if len(argv) > 1 else {}
-    fields: dict[str, Any] = {
-        k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("options", {}).items()
-    }
     audio: dict[str, Any] = raw.get("audio", {})
     sd = make_sd(audio)
     bridge: SoundBridge | None = None
@@ -132,27 +109,13 @@ def main(argv: list[str]) -> int:
             headroom_ms=float(audio.get("headroom_ms", 20.0)),
             switch_interval=audio.get("switch_interval", 0.001),
         )
-    engine = Engine(sink, EngineOptions(**fields), audio=bridge)
+    engine = Engine(sink, options_from(raw.get("options", {})), audio=bridge)
     busy = Busy()
-    try:
-        engine.start()
-    except Exception as exc:
-        _write({"kind": "start_failed", "error": f"{type(exc).__name__}: {exc}"})
-        return 3
-    stopped = False
-    try:
-        for line in sys.stdin:
-            if not line.strip():
-                continue
-            request = json.loads(line)
-            if request.get("cmd") == "stop":
-                break
-            _handle(engine, bridge, sd, busy, request)
-    finally:
-        busy.set(False)
-        stopped = engine.stop(timeout=15)
-        _write({"kind": "exit", "stopped": stopped})
-    return 0 if stopped else 4
+    return serve(
+        engine,
+        lambda request: _handle(engine, bridge, sd, busy, request),
+        cleanup=lambda: busy.set(False),
+    )
 
 
 def _handle(
@@ -190,9 +153,9 @@ def _handle(
         else:
             raise ValueError(f"unknown command {name!r}")
     except Exception as exc:
-        _write({"kind": "reply", "id": rid, "ok": False, "error": f"{type(exc).__name__}: {exc}"})
+        write({"kind": "reply", "id": rid, "ok": False, "error": f"{type(exc).__name__}: {exc}"})
         return
-    _write({"kind": "reply", "id": rid, "ok": True, "result": result})
+    write({"kind": "reply", "id": rid, "ok": True, "result": result})
 
 
 if __name__ == "__main__":

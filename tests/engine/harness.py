@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from tests.peers.ports import free_port_block
 
@@ -60,17 +60,17 @@ class EngineProc:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def start(self, timeout: float = 15.0) -> EngineProc:
+    runner = "tests.engine.runner"  # the module the child runs (tests.audio.runner adds sound)
+
+    def runner_config(self) -> str:
+        """The runner's one argument (JSON)."""
+        return json.dumps(self.options)
+
+    def start(self, timeout: float = 15.0) -> Self:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with self.stderr_path.open("wb") as err:
             self._proc = subprocess.Popen(
-                [
-                    *self.wrapper,
-                    sys.executable,
-                    "-m",
-                    "tests.engine.runner",
-                    json.dumps(self.options),
-                ],
+                [*self.wrapper, sys.executable, "-m", self.runner, self.runner_config()],
                 cwd=REPO,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,

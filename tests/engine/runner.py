@@ -13,10 +13,12 @@ EOF stops the engine and exits. stdout, one JSON object per line: {"kind": "even
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from softphone.engine import Engine, EngineAccount, EngineOptions
@@ -31,7 +33,7 @@ COMMANDS = {
 }  # fmt: skip
 
 
-def _write(obj: dict[str, Any]) -> None:
+def write(obj: dict[str, Any]) -> None:
     line = json.dumps(obj, default=_default) + "\n"
     with _out_lock:
         sys.stdout.write(line)
@@ -39,19 +41,17 @@ def _write(obj: dict[str, Any]) -> None:
 
 
 def _default(value: Any) -> Any:
-    if dataclasses_is(value):
-        return event_to_dict(value)
+    """Events as the engine serialises them; other dataclasses (stats) field by field."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        try:
+            return event_to_dict(value)  # type: ignore[arg-type]
+        except (TypeError, KeyError, AttributeError):
+            return dataclasses.asdict(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def dataclasses_is(value: Any) -> bool:
-    import dataclasses
-
-    return dataclasses.is_dataclass(value) and not isinstance(value, type)
-
-
 def sink(event: Event) -> None:
-    _write({"kind": "event", "t": time.time(), "event": event_to_dict(event)})
+    write({"kind": "event", "t": time.time(), "event": event_to_dict(event)})
 
 
 def _account(kwargs: dict[str, Any]) -> EngineAccount:
@@ -73,20 +73,33 @@ def _handle(engine: Engine, request: dict[str, Any]) -> None:
             future = getattr(engine, name)(*args, **kwargs)
         result = future.result(float(request.get("timeout", 10)))
     except Exception as exc:
-        _write({"kind": "reply", "id": rid, "ok": False, "error": f"{type(exc).__name__}: {exc}"})
+        write({"kind": "reply", "id": rid, "ok": False, "error": f"{type(exc).__name__}: {exc}"})
         return
-    _write({"kind": "reply", "id": rid, "ok": True, "result": result})
+    write({"kind": "reply", "id": rid, "ok": True, "result": result})
+
+
+def options_from(raw: dict[str, Any]) -> EngineOptions:
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    return EngineOptions(**fields)
 
 
 def main(argv: list[str]) -> int:
     raw = json.loads(argv[1]) if len(argv) > 1 else {}
-    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
-    options = EngineOptions(**fields)
-    engine = Engine(sink, options)
+    engine = Engine(sink, options_from(raw))
+    return serve(engine, lambda request: _handle(engine, request))
+
+
+def serve(
+    engine: Engine,
+    handle: Callable[[dict[str, Any]], None],
+    cleanup: Callable[[], None] = lambda: None,
+) -> int:
+    """Start the engine, run the stdin commands through `handle` until "stop" or EOF, then
+    stop it; the exit code says whether it stopped cleanly."""
     try:
         engine.start()
     except Exception as exc:
-        _write({"kind": "start_failed", "error": f"{type(exc).__name__}: {exc}"})
+        write({"kind": "start_failed", "error": f"{type(exc).__name__}: {exc}"})
         return 3
     stopped = False
     try:
@@ -96,10 +109,11 @@ def main(argv: list[str]) -> int:
             request = json.loads(line)
             if request.get("cmd") == "stop":
                 break
-            _handle(engine, request)
+            handle(request)
     finally:
+        cleanup()
         stopped = engine.stop(timeout=15)
-        _write({"kind": "exit", "stopped": stopped})
+        write({"kind": "exit", "stopped": stopped})
     return 0 if stopped else 4
 
 
