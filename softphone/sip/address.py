@@ -16,6 +16,7 @@ from softphone.sip.errors import SipParseError
 from softphone.sip.grammar import (
     QUOTED_RE,
     TOKEN_RE,
+    Memo,
     Params,
     format_params,
     parse_params,
@@ -58,23 +59,12 @@ Star = Literal["*"]
 STAR: Star = "*"
 
 
-_CACHE: dict[str, NameAddr] = {}
-_CACHE_SIZE = 4096
-
-
 def parse_name_addr(text: str) -> NameAddr:
     """Parse one name-addr or addr-spec with its header parameters.
 
     Memoised like parse_uri (To, Contact and Route values repeat): the returned object is
     shared, treat it as immutable (`copy()` it to change it)."""
-    cached = _CACHE.get(text)
-    if cached is not None:
-        return cached
-    address = _parse_name_addr(text)
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.clear()
-    _CACHE[text] = address
-    return address
+    return _MEMO(text)
 
 
 def _parse_name_addr(text: str) -> NameAddr:
@@ -135,3 +125,6 @@ def parse_contacts(values: list[str]) -> list[NameAddr] | Star:
         return STAR
     contacts = parse_address_list(values)
     return contacts
+
+
+_MEMO: Memo[NameAddr] = Memo(_parse_name_addr)

@@ -7,8 +7,12 @@ are; the torture tests of RFC 4475 mostly probe exactly these edges.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from softphone.sip.errors import SipParseError
+
+T = TypeVar("T")
 
 # token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
 TOKEN_CLASS = r"A-Za-z0-9\-.!%*_+`'~"
@@ -104,3 +108,26 @@ def split_top_level(value: str) -> list[str]:
         i += 1
     parts.append(value[start:])
     return parts
+
+
+class Memo(Generic[T]):
+    """A small bounded memo for parsers whose inputs repeat (registrar URIs, AORs, contacts).
+
+    Results are shared between callers, so they must be treated as immutable (`copy()` them to
+    change them). When the table is full it is simply emptied: no bookkeeping per hit.
+    """
+
+    def __init__(self, parse: Callable[[str], T], size: int = 4096) -> None:
+        self._parse = parse
+        self._size = size
+        self._table: dict[str, T] = {}
+
+    def __call__(self, text: str) -> T:
+        hit = self._table.get(text)
+        if hit is not None:
+            return hit
+        value = self._parse(text)
+        if len(self._table) >= self._size:
+            self._table.clear()
+        self._table[text] = value
+        return value

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote as _pct_decode
 
 from softphone.sip.errors import SipParseError
-from softphone.sip.grammar import Params
+from softphone.sip.grammar import Memo, Params
 
 # userinfo = user [":" password] "@"; user may hold ; ? / & = + $ , (user-unreserved) and escapes.
 _USER_RE = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+")
@@ -123,24 +123,12 @@ class AbsoluteUri:
 Uri = SipUri | AbsoluteUri
 
 
-_CACHE: dict[str, Uri] = {}
-_CACHE_SIZE = 4096
-
-
 def parse_uri(text: str) -> Uri:
     """Parse a URI as it appears in a Request-URI or inside <...>; raise SipParseError if bad.
 
-    The same URIs come back all the time (registrar, contacts, AORs), so results are memoised
-    in a small bounded table: the returned object is shared, treat it as immutable (`copy()`
-    it to change it)."""
-    cached = _CACHE.get(text)
-    if cached is not None:
-        return cached
-    uri = _parse_uri(text)
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.clear()
-    _CACHE[text] = uri
-    return uri
+    The same URIs come back all the time, so results are memoised (grammar.Memo): the
+    returned object is shared, treat it as immutable (`copy()` it to change it)."""
+    return _MEMO(text)
 
 
 def _parse_uri(text: str) -> Uri:
@@ -219,3 +207,6 @@ def _parse_absolute(text: str) -> AbsoluteUri:
     if not sep or not _SCHEME_RE.fullmatch(scheme) or not _OPAQUE_RE.fullmatch(opaque):
         raise SipParseError(f"malformed URI {text!r}")
     return AbsoluteUri(scheme.lower(), opaque)
+
+
+_MEMO: Memo[Uri] = Memo(_parse_uri)
