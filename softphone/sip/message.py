@@ -32,6 +32,9 @@ _FOLD_RE = re.compile(r"\r?\n[ \t]+")
 _HEADER_NAME_RE = re.compile(rf"[{TOKEN_CLASS}]+")
 # header-name HCOLON value: HCOLON = *(SP / HTAB) ":" SWS (RFC 3261 §25.1); values end at LF.
 _HEADER_LINE_RE = re.compile(rf"^([{TOKEN_CLASS}]+)[ \t]*:[ \t]*([^\n]*)", re.M)
+# The same over text still in CRLF: `.*` (not `[^\r\n]*`) because sre runs it as a plain scan to
+# the LF, several times faster than a character class; the CR it keeps is stripped after.
+_CRLF_HEADER_LINE_RE = re.compile(rf"^([{TOKEN_CLASS}]+)[ \t]*:[ \t]*(.*)", re.M)
 _CSEQ_RE = re.compile(rf"[ \t]*([0-9]+)[ \t]+([{TOKEN_CLASS}]+)[ \t]*")
 _VERSION_RE = re.compile(r"SIP/[0-9]+\.[0-9]+", re.I)
 # callid = word ["@" word]; word = 1*(alphanum / "-" / "." / "!" / ... ) (RFC 3261 §25.1).
@@ -258,25 +261,16 @@ def parse_message(
         if head_end < 0:
             raise SipParseError("no empty line after the headers")
     head = data[start:head_end].decode("utf-8", "surrogateescape")
-    if "\n" in head:
-        head = head.replace("\r\n", "\n")
-        if "\n " in head or "\n\t" in head:
-            head = _FOLD_RE.sub(" ", head)  # §7.3.1: folded lines continue the header value
-    if "\r" in head:
-        raise SipParseError("stray CR in the header section")
-    first_nl = head.find("\n")
-    message = _parse_start_line(head if first_nl < 0 else head[:first_nl])
-    items: list[tuple[str, str, str]] = []
-    if first_nl >= 0:
-        # One C-level pass over all header lines; if it did not consume every line, some line
-        # is malformed and the slow loop below finds and names it.
-        fields = _HEADER_LINE_RE.findall(head, first_nl + 1)
-        if len(fields) != head.count("\n"):
-            _find_bad_header_line(head[first_nl + 1 :])
-        key_of = HEADER_KEYS.get
-        items = [
-            (key_of(name) or header_key(name), name, value.rstrip(" \t")) for name, value in fields
-        ]
+    split = _split_head_fast(head)
+    if split is not None:
+        message = _parse_start_line(split[0])
+        fields = split[1]
+    else:
+        message, fields = _parse_head_slowly(head)
+    key_of = HEADER_KEYS.get
+    items = [
+        (key_of(name) or header_key(name), name, value.rstrip(" \t\r")) for name, value in fields
+    ]
     message.headers = Headers.from_parsed(items)
     body_start = head_end + sep
     message.body = _body(message.headers, data, body_start, datagram)
@@ -286,6 +280,39 @@ def parse_message(
     if strict:
         validate_message(message)
     return message
+
+
+def _split_head_fast(head: str) -> tuple[str, list[tuple[str, str]]] | None:
+    """The start line and (name, value) fields of a header section read as it came, in one
+    C-level pass; values may keep the CR of their CRLF. None when some line is folded, holds a
+    stray CR or is malformed: _parse_head_slowly then normalises, unfolds and names the defect.
+    """
+    if "\r" in head and head.count("\r") != head.count("\r\n"):
+        return None  # a CR that does not end a line
+    first_nl = head.find("\n")
+    if first_nl < 0:
+        return head, []
+    fields = _CRLF_HEADER_LINE_RE.findall(head, first_nl + 1)
+    if len(fields) != head.count("\n"):
+        return None
+    return head[:first_nl].removesuffix("\r"), fields
+
+
+def _parse_head_slowly(head: str) -> tuple[SipRequest | SipResponse, list[tuple[str, str]]]:
+    """The start line and header fields of a header section that needs normalising first."""
+    head = head.replace("\r\n", "\n")
+    if "\n " in head or "\n\t" in head:
+        head = _FOLD_RE.sub(" ", head)  # §7.3.1: folded lines continue the header value
+    if "\r" in head:
+        raise SipParseError("stray CR in the header section")
+    first_nl = head.find("\n")
+    message = _parse_start_line(head if first_nl < 0 else head[:first_nl])
+    if first_nl < 0:
+        return message, []
+    fields = _HEADER_LINE_RE.findall(head, first_nl + 1)
+    if len(fields) != head.count("\n"):
+        _find_bad_header_line(head[first_nl + 1 :])
+    return message, fields
 
 
 def _find_bad_header_line(text: str) -> None:

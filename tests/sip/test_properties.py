@@ -7,6 +7,7 @@ import contextlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from softphone.sip import message as message_module
 from softphone.sip.address import parse_name_addr
 from softphone.sip.errors import SipParseError
 from softphone.sip.framer import StreamFramer
@@ -67,6 +68,33 @@ def test_mutated_torture_messages(base: bytes, edits: list[tuple[int, bytes]]) -
         at = position % (len(data) + 1)
         data[at : at + len(token)] = token
     parse_or_error(bytes(data))
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(CORPUS), st.lists(st.tuples(st.integers(0, 4000), SIP_ALPHABET), max_size=8))
+def test_fast_header_split_agrees_with_the_normalising_one(
+    base: bytes, edits: list[tuple[int, bytes]]
+) -> None:
+    # parse_message reads header lines as they came (CRLF or LF) and falls back to normalising
+    # and unfolding when a line does not fit; whenever the fast split accepts, both must agree.
+    data = bytearray(base)
+    for position, token in edits:
+        at = position % (len(data) + 1)
+        data[at : at + len(token)] = token
+    end = bytes(data).find(b"\r\n\r\n")
+    head = bytes(data[: max(end, 0)]).decode("utf-8", "surrogateescape")
+    split = message_module._split_head_fast(head)
+    if split is None:
+        return  # the fast split declined
+    start_line, fast = split
+    try:
+        _, slow = message_module._parse_head_slowly(head)
+    except SipParseError:
+        with contextlib.suppress(SipParseError):
+            message_module._parse_start_line(start_line)
+            raise AssertionError("only the slow split refused this header section") from None
+        return
+    assert [(n, v.rstrip(" \t\r")) for n, v in fast] == [(n, v.rstrip(" \t")) for n, v in slow]
 
 
 @settings(max_examples=300)
