@@ -30,16 +30,25 @@ from softphone.sip.nonce import NonceManager, NonceStatus
 _DUMMY_HA1 = "0" * 64
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AuthResult:
     """Either the authenticated username, or the response to send instead of serving.
 
     `replayed`: the digest was right but its nonce count was used already: a replay, or a
-    retransmission of a request we served (the registrar tells the two apart)."""
+    retransmission of a request we served (the registrar tells the two apart).
+    Not frozen, and __init__ written out, so that mypyc compiles its construction (two per
+    REGISTER); nothing assigns to it after construction."""
 
     username: str | None
     response: SipResponse | None
     replayed: bool = False
+
+    def __init__(
+        self, username: str | None, response: SipResponse | None, replayed: bool = False
+    ) -> None:
+        self.username = username
+        self.response = response
+        self.replayed = replayed
 
 
 class Authenticator:

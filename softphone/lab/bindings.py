@@ -34,6 +34,40 @@ class Binding:
         ""  # top Via branch of the REGISTER that set it: spots retransmissions (memory only)
     )
 
+    # Written out because mypyc compiles it (the generated one runs interpreted): one per
+    # REGISTER.
+    def __init__(
+        self,
+        aor: str,
+        key: str,
+        contact: str,
+        expires_at: float,
+        call_id: str,
+        cseq: int,
+        q: str | None = None,
+        instance: str | None = None,
+        reg_id: str | None = None,
+        transport: str = "UDP",
+        source_host: str = "",
+        source_port: int = 0,
+        user_agent: str = "",
+        branch: str = "",
+    ) -> None:
+        self.aor = aor
+        self.key = key
+        self.contact = contact
+        self.expires_at = expires_at
+        self.call_id = call_id
+        self.cseq = cseq
+        self.q = q
+        self.instance = instance
+        self.reg_id = reg_id
+        self.transport = transport
+        self.source_host = source_host
+        self.source_port = source_port
+        self.user_agent = user_agent
+        self.branch = branch
+
     def remaining(self, now: float) -> int:
         return max(0, int(self.expires_at - now + 0.5))
 

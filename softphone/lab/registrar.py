@@ -22,13 +22,20 @@ from softphone.sip.message import SipRequest, SipResponse
 from softphone.sip.uri import SipUri
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Source:
-    """Where a request came from: the transport it arrived on and the peer address."""
+    """Where a request came from: the transport it arrived on and the peer address.
+
+    Immutable by convention; __init__ written out so mypyc compiles it (one per message)."""
 
     transport: str  # "UDP", "TCP", "TLS"
     host: str
     port: int
+
+    def __init__(self, transport: str, host: str, port: int) -> None:
+        self.transport = transport
+        self.host = host
+        self.port = port
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,25 +82,73 @@ _FOLD_RE = re.compile(r"[ \t]*\r?\n([ \t])")
 _NC_RE = re.compile(r"[0-9A-Fa-f]{8}")
 _HEX_RE = re.compile(r"[0-9A-Fa-f]+")
 _BAD_QUOTED_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-# The shape nearly every phone sends (ASCII, no folding, no escapes) in one match; anything
-# else takes the full grammar below, which also produces the precise error message.
-_SIMPLE_VALUE = rf'(?:{_TOKEN}|"[^"\\\x00-\x1f\x7f]*")'
-_SIMPLE_RE = re.compile(
-    rf"[Dd][Ii][Gg][Ee][Ss][Tt][ \t]+((?:{_TOKEN}={_SIMPLE_VALUE}[ \t]*,[ \t]*)*"
-    rf"{_TOKEN}={_SIMPLE_VALUE})[ \t]*"
-)
-_SIMPLE_PAIR_RE = re.compile(rf"({_TOKEN})=({_SIMPLE_VALUE})")
+
+
+def _is_token(text: str) -> bool:
+    # Nearly every parameter name and bare value is alphanumeric; only the rest pays for a regex.
+    return text.isalnum() or _TOKEN_RE.fullmatch(text) is not None
+
+
+def _skip_blanks(value: str, pos: int, end: int) -> int:
+    while pos < end and value[pos] in " \t":
+        pos += 1
+    return pos
+
+
+def _parse_simple(value: str) -> dict[str, str] | None:
+    """The shape nearly every phone sends, `Digest a="b", c=d` (ASCII, no folding, escapes or
+    blanks around `=`), read with str.find instead of regexes: this runs on every REGISTER.
+    None means "not that shape": the full grammar in _parse_digest decides, and names the defect.
+    """
+    end = len(value)
+    if end < 8 or not value.isascii() or value[:6].lower() != "digest" or value[6] not in " \t":
+        return None
+    params: dict[str, str] = {}
+    pos = _skip_blanks(value, 7, end)
+    while True:
+        eq = value.find("=", pos)
+        if eq < 0:
+            return None
+        name = value[pos:eq]
+        if not _is_token(name):
+            return None
+        if value.startswith('"', eq + 1):
+            close = value.find('"', eq + 2)
+            if close < 0:
+                return None
+            raw = value[eq + 2 : close]
+            # isprintable() refuses CTLs and tab, as the quoted-string fast shape does.
+            if "\\" in raw or not (raw.isprintable() or not raw):
+                return None
+            pos = close + 1
+        else:
+            comma = value.find(",", eq + 1)
+            raw = value[eq + 1 : end if comma < 0 else comma].rstrip(" \t")
+            if not _is_token(raw):
+                return None
+            pos = eq + 1 + len(raw)
+        key = name.lower()
+        if key in params:  # a duplicate takes the slow path to be reported
+            return None
+        params[key] = raw
+        pos = _skip_blanks(value, pos, end)
+        if pos == end:
+            return params
+        if value[pos] != ",":
+            return None
+        pos = _skip_blanks(value, pos + 1, end)
+        if pos == end:
+            return None
 
 
 def _parse_digest(value: str, what: str) -> dict[str, str]:
     """Split `Digest a=b, c="d"` into {lower-case name: unquoted value}; raise on any defect."""
-    if value.isascii():
-        simple = _SIMPLE_RE.fullmatch(value)
-        if simple is not None:
-            pairs = _SIMPLE_PAIR_RE.findall(simple.group(1))
-            fast = {name.lower(): raw[1:-1] if raw[:1] == '"' else raw for name, raw in pairs}
-            if len(fast) == len(pairs):  # a duplicate takes the slow path to be reported
-                return fast
+    fast = _parse_simple(value)
+    return fast if fast is not None else _parse_full(value, what)
+
+
+def _parse_full(value: str, what: str) -> dict[str, str]:
+    """RFC 3261 §25.1 in full: LWS and folding, escapes, UTF-8; raises naming the defect."""
     if not value.isascii():
         try:  # lone surrogates (e.g. from surrogateescape decoding) could never be hashed
             value.encode("utf-8")
@@ -217,9 +265,12 @@ def format_challenge(ch: Challenge) -> str:
 # --- credentials (Authorization / Proxy-Authorization) ---------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Credentials:
-    """A Digest answer. `nc` is the 8-hex-digit nonce count as sent; `response` is hex."""
+    """A Digest answer. `nc` is the 8-hex-digit nonce count as sent; `response` is hex.
+
+    Treated as immutable but not frozen: the registrar parses one per REGISTER, and a frozen
+    dataclass's generated __init__ runs interpreted even under mypyc (about 1 µs here)."""
 
     username: str
     realm: str
@@ -231,6 +282,30 @@ class Credentials:
     nc: str | None = None
     cnonce: str | None = None
     opaque: str | None = None
+
+    def __init__(
+        self,
+        username: str,
+        realm: str,
+        nonce: str,
+        uri: str,
+        response: str,
+        algorithm: str = "MD5",
+        qop: str | None = None,
+        nc: str | None = None,
+        cnonce: str | None = None,
+        opaque: str | None = None,
+    ) -> None:
+        self.username = username
+        self.realm = realm
+        self.nonce = nonce
+        self.uri = uri
+        self.response = response
+        self.algorithm = algorithm
+        self.qop = qop
+        self.nc = nc
+        self.cnonce = cnonce
+        self.opaque = opaque
 
 
 def parse_credentials(value: str) -> Credentials:

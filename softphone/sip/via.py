@@ -32,6 +32,22 @@ class Via:
     params: Params = field(default_factory=dict)
     protocol: str = "SIP/2.0"
 
+    # Written out because mypyc compiles it; the dataclass-generated one runs interpreted, and
+    # every message builds a Via.
+    def __init__(
+        self,
+        transport: str,
+        host: str,
+        port: int | None = None,
+        params: Params | None = None,
+        protocol: str = "SIP/2.0",
+    ) -> None:
+        self.transport = transport
+        self.host = host
+        self.port = port
+        self.params = {} if params is None else params
+        self.protocol = protocol
+
     def __str__(self) -> str:
         hostport = self.host if self.port is None else f"{self.host}:{self.port}"
         return f"{self.protocol}/{self.transport} {hostport}{format_params(self.params)}"

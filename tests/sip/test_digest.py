@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from softphone.sip import digest as digest_module
 from softphone.sip.digest import (
     ALGORITHMS,
     Challenge,
@@ -326,6 +327,18 @@ def test_any_text_parses_or_raises_sip_parse_error(value):
         pass
     else:
         assert parse_credentials(format_credentials(c)) == c
+
+
+_digest_shaped = st.lists(_pieces, max_size=40).map(lambda parts: "Digest " + "".join(parts))
+
+
+@given(_fuzz | _digest_shaped)
+def test_fast_path_agrees_with_the_full_grammar(value):
+    # The str.find fast path may decline anything, but what it accepts the full RFC 3261 §25.1
+    # grammar must accept with exactly the same parameters.
+    fast = digest_module._parse_simple(value)
+    if fast is not None:
+        assert digest_module._parse_full(value, "test") == fast
 
 
 # --- client/server loop -------------------------------------------------------------------------
