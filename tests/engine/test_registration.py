@@ -7,6 +7,7 @@ printed (run with -s to see them) and bounded loosely: they are measured, not as
 from __future__ import annotations
 
 import itertools
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -272,7 +273,18 @@ def test_tcp_nodelay_on_tcp_and_tls_connections(
     lines = trace.read_text().splitlines()
     for port in (kam.port, kam.tls_port):
         connect = next(i for i, line in enumerate(lines) if f"htons({port})" in line)
-        pid, call = lines[connect].split(" ", 1)
-        fd = call.split("(", 1)[1].split(",", 1)[0]
-        nodelay = f"{pid} setsockopt({fd}, SOL_TCP, TCP_NODELAY, [1], 4) = 0"
-        assert nodelay in lines[:connect], f"no TCP_NODELAY before connecting to {port}"
+        pid, fd = _strace_pid_fd(lines[connect], "connect")
+        nodelay = [
+            i
+            for i, line in enumerate(lines[:connect])
+            if "SOL_TCP, TCP_NODELAY, [1], 4) = 0" in line
+            and _strace_pid_fd(line, "setsockopt") == (pid, fd)
+        ]
+        assert nodelay, f"no TCP_NODELAY on fd {fd} before connecting to {port}"
+
+
+def _strace_pid_fd(line: str, syscall: str) -> tuple[str, str] | None:
+    """(pid, first argument) of an `strace -f` line. strace pads the pid to five columns, so
+    a four-digit pid (a fresh CI machine) is followed by two spaces, a five-digit one by one."""
+    found = re.match(rf"(\d+)\s+{syscall}\((\d+),", line)
+    return (found[1], found[2]) if found else None
