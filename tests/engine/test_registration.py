@@ -273,7 +273,9 @@ def test_tcp_nodelay_on_tcp_and_tls_connections(
     lines = trace.read_text().splitlines()
     for port in (kam.port, kam.tls_port):
         connect = next(i for i, line in enumerate(lines) if f"htons({port})" in line)
-        pid, fd = _strace_pid_fd(lines[connect], "connect")
+        connecting = _strace_pid_fd(lines[connect], "connect")
+        assert connecting is not None, lines[connect]
+        pid, fd = connecting
         nodelay = [
             i
             for i, line in enumerate(lines[:connect])
