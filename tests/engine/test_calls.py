@@ -70,9 +70,12 @@ def test_call_hold_dtmf_hangup(engines: Engines, registrar: OurRegistrar) -> Non
     alice.cmd("hold", out)
     assert bob.wait_event("CallEvent", since=mark, call=inc, state="held")["hold"] == "remote"
     assert alice.wait_event("CallEvent", call=out, state="held")["hold"] == "local"
-    mark = bob.mark()
+    mark, mark_alice = bob.mark(), alice.mark()
     alice.cmd("unhold", out)
     bob.wait_event("CallEvent", since=mark, call=inc, state="confirmed", hold=None)
+    # Alice's stream is re-created when the 200 to her re-INVITE is processed: digits sent
+    # before that go to the old stream and are lost, so wait for her media update too.
+    alice.wait_event("CallEvent", since=mark_alice, call=out, state="confirmed", hold=None)
     # DTMF as RFC 4733 telephone-events, decoded by the far end's stream.
     alice.cmd("send_dtmf", out, "159#*0")
     assert _digits(bob, 6) == "159#*0"
