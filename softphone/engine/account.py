@@ -16,6 +16,7 @@ pjsua_acc_send_request); OPTIONS through it is the qualify (RFC 3261 §11).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pjsua2 as pj
@@ -80,6 +81,17 @@ def _parse(text: str) -> SipMessage | None:
         return None
 
 
+@dataclass(frozen=True)
+class _RegOutcome:
+    """What onRegState reported, copied out of pjsua's param (valid only in the callback)."""
+
+    code: int
+    reason: str
+    expiration: int
+    status: int
+    whole_msg: str
+
+
 class EngineAcc(pj.Account):  # type: ignore[misc]
     """The pjsua account for one EngineAccount."""
 
@@ -100,7 +112,7 @@ class EngineAcc(pj.Account):  # type: ignore[misc]
         try:
             self.reg_in_progress = True
             if prm.renew:
-                self.host.emit(
+                self.publish(
                     RegistrationEvent(
                         self.spec.name, "registering", 0, "", None,
                         explanation=f"registering {self._aor()}",
@@ -109,21 +121,29 @@ class EngineAcc(pj.Account):  # type: ignore[misc]
         except Exception as exc:
             self.host.report("onRegStarted", exc)
 
+    def publish(self, event: RegistrationEvent) -> None:
+        """Registration events go out in order, once SIP has settled (host.later)."""
+        self.host.later(lambda: self.host.emit(event))
+
     def onRegState(self, prm: Any) -> None:
         try:
             self.reg_in_progress = False
-            self.host.emit(self._registration_event(prm))
+            # Only the copying happens here; parsing and explaining wait until SIP settles.
+            outcome = _RegOutcome(
+                int(prm.code), str(prm.reason), int(prm.expiration), int(prm.status),
+                str(prm.rdata.wholeMsg),
+            )  # fmt: skip
+            state, expires, retry_in = self._track(outcome)
+            self.host.later(
+                lambda: self.host.emit(self._registration_event(outcome, state, expires, retry_in))
+            )
         except Exception as exc:
             self.host.report("onRegState", exc)
 
-    def _registration_event(self, prm: Any) -> RegistrationEvent:
-        code, reason, expiration = int(prm.code), str(prm.reason), int(prm.expiration)
-        message = _parse(prm.rdata.wholeMsg)
-        response = message if isinstance(message, SipResponse) else None
-        call_id = response.call_id if response else ""
-        bindings = parse_bindings(response) if 200 <= code <= 299 else ()
-        self.host.drain_traces()
-        auth = self.host.watcher.auth_attempts(call_id) if call_id else 0
+    def _track(self, outcome: _RegOutcome) -> tuple[Any, int | None, int | None]:
+        """Update the account's own state at once (commands and teardown read it): the
+        event's state, expiry and retry delay."""
+        code, expiration = outcome.code, outcome.expiration
         retry_in: int | None = None
         if 200 <= code <= 299:
             self.failures = 0
@@ -140,14 +160,25 @@ class EngineAcc(pj.Account):  # type: ignore[misc]
                     self.spec.retry_interval_sec
                 )  # fmt: skip
                 self.failures += 1
+        return state, expires, retry_in
+
+    def _registration_event(
+        self, outcome: _RegOutcome, state: Any, expires: int | None, retry_in: int | None
+    ) -> RegistrationEvent:
+        code, reason = outcome.code, outcome.reason
+        message = _parse(outcome.whole_msg)
+        response = message if isinstance(message, SipResponse) else None
+        call_id = response.call_id if response else ""
+        bindings = parse_bindings(response) if 200 <= code <= 299 else ()
+        auth = self.host.watcher.auth_attempts(call_id) if call_id else 0
         note = None
         if response is None and not 200 <= code <= 299 and code != 408:
             # No response at all: pjsip made the code up from a local failure (connection
             # refused, TLS verification) and put the reason in the reason phrase; status is 0.
-            if prm.status == PJSIP_TLS_ECERTVERIF or "ECERTVERIF" in reason:
+            if outcome.status == PJSIP_TLS_ECERTVERIF or "ECERTVERIF" in reason:
                 note = self.host.tls_note()
-            if not note and prm.status:
-                note = _status_text(self.host.endpoint, int(prm.status))
+            if not note and outcome.status:
+                note = _status_text(self.host.endpoint, outcome.status)
             note = note or reason
         registrar_error = None
         if response is not None:

@@ -87,7 +87,8 @@ class EngineCall(pj.Call):  # type: ignore[misc]
             state = "held"
         if state in ("confirmed", "held") and self.confirmed_at is None:
             self.confirmed_at = time.monotonic()
-        self.host.drain_traces()
+        # The caller has drained the traces up to this moment (host.run_later): the watcher
+        # tells how many devices rang then, not later.
         watcher = self.host.watcher
         event = CallEvent(
             call=self.handle,
@@ -133,8 +134,14 @@ class EngineCall(pj.Call):  # type: ignore[misc]
         return self.last_rtp
 
     def publish(self, info: Any | None = None) -> None:
+        """Queue a CallEvent (host.later): `info` is the getInfo() of the moment, if taken."""
         if not self.silent:
-            self.host.emit(self.snapshot(info))
+            self.host.later(lambda: self._publish_now(info))
+
+    def _publish_now(self, info: Any | None) -> None:
+        if info is None and self.ended:
+            return  # the final event is out; pjsua has forgotten the call
+        self.host.emit(self.snapshot(info))
 
     # -- callbacks ----------------------------------------------------------------------
 
@@ -152,6 +159,7 @@ class EngineCall(pj.Call):  # type: ignore[misc]
     def publish_final(self, ci: Any) -> None:
         if self.ended:
             return
+        self.host.run_later()  # what was queued for this call goes out before its end
         if not self.silent:
             self.host.emit(self.snapshot(ci))
         self.ended = True

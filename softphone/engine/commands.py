@@ -72,7 +72,7 @@ def remove_account(core: Core, name: str) -> None:
     core.register_aor(account.spec, add=False)
     core.discard(account)
     if was_registered:
-        core.emit(
+        account.publish(
             RegistrationEvent(
                 name, "unregistered", 0, "account removed", 0,
                 explanation="account removed; un-REGISTER sent",
@@ -223,11 +223,13 @@ def record(core: Core, handle: int, path: str) -> None:
 
 def call_info(core: Core, handle: int) -> CallEvent:
     call = core.call_of(handle)
+    core.run_later()  # what is queued goes out first, and the traces are all read
     with pj_errors("call_info"):
         return call.snapshot()
 
 
 def list_calls(core: Core) -> tuple[CallEvent, ...]:
+    core.run_later()
     with pj_errors("list_calls"):
         return tuple(call.snapshot() for call in core.calls.values() if not call.ended)
 

@@ -2,9 +2,11 @@
 
 Order of life (engine-notes §9): Endpoint + quiet libCreate on this thread → libInit with
 threadCnt=0 / mainThreadOnly → null audio device → codecs pinned → UDP and TCP listeners →
-libStart. Then the engine loop calls `poll()`: libHandleEvents (which runs the callbacks),
-then the work that must not happen inside a callback (dropping dead calls, re-publishing calls
-whose fork count changed, OPTIONS qualify timers).
+libStart. Then the engine loop calls `poll()`: libHandleEvents (which runs the callbacks) until
+SIP settles, then the work put off or not allowed inside a callback (parsing the logged SIP
+messages, publishing call and registration state, dropping dead calls, re-publishing calls whose
+fork count changed, OPTIONS qualify timers). Callbacks only record what they saw and queue the
+publishing (`later`), so no Python work delays pjsip's answer to a challenge.
 
 Teardown (§2, §9.6), all on this thread: hang up every call and wait for DISCONNECTED,
 unregister every registered account and wait for the answers (so the un-REGISTER outcome is an
@@ -44,6 +46,13 @@ from softphone.sip.trace import SipTrace
 HANGUP_WAIT = 2.0  # seconds to wait for DISCONNECTED of every call at shutdown
 UNREGISTER_WAIT = 3.0  # seconds to wait for the answers to the un-REGISTERs
 STATS_INTERVAL = 1.0  # seconds between RTP counter readings
+# Settling: after pjsip handled something, the answer to what it just sent (a 401/407, a 100
+# Trying) is usually back within a fraction of a millisecond on a LAN. The loop keeps handling
+# SIP until nothing came for SETTLE_WAIT_MS, and only then does its Python bookkeeping (trace
+# parsing, call snapshots, events), so that work never sits between a challenge and its
+# answer. SETTLE_BUDGET bounds the delay under a steady stream of messages.
+SETTLE_WAIT_MS = 1
+SETTLE_BUDGET = 0.005  # seconds
 
 
 @contextlib.contextmanager
@@ -115,6 +124,7 @@ class Core:
         self.calls: dict[int, EngineCall] = {}
         self._next_handle = 1
         self._graveyard: list[Any] = []
+        self._later: list[tuple[int, Callable[[], None]]] = []  # (messages logged, work)
         self.keep: list[Any] = []  # objects pjsip points into (SockOpt, SrtpCrypto)
         self._tracked: weakref.WeakSet[Any] = weakref.WeakSet()
         self._transports: dict[tuple[str, str, bool], int] = {}
@@ -309,9 +319,36 @@ class Core:
         if self.writer is not None:
             self.writer.drain()
 
-    def poll(self, ms: int) -> None:
-        self.endpoint.libHandleEvents(ms)
+    def later(self, work: Callable[[], None]) -> None:
+        # Remember how many SIP messages had been logged: the work runs right after those
+        # become traces, so its event sees the dialog state of its own moment.
+        self._later.append((self.writer.logged if self.writer is not None else 0, work))
+
+    def run_later(self) -> None:
+        """Replay what was put off: traces and queued publishing, in the order they happened."""
+        while self._later:
+            pending, self._later = self._later, []
+            for logged, work in pending:
+                if self.writer is not None:
+                    self.writer.drain(upto=logged)
+                try:
+                    work()
+                except Exception as exc:
+                    self.report("publish", exc)
         self.drain_traces()
+
+    def poll(self, ms: int) -> None:
+        # With events waiting to be published, look for SIP only briefly before publishing.
+        wait = min(ms, SETTLE_WAIT_MS) if self._later else ms
+        if self.endpoint.libHandleEvents(wait) > 0:
+            self._settle()
+        self.run_later()
+        if self._forked:  # a new early dialog seen in the traces: re-publish its call
+            forked, self._forked = self._forked, set()
+            for call in list(self.calls.values()):
+                if call.sip_call_id in forked and not call.ended:
+                    call.publish()
+        self.run_later()
         if self._graveyard:
             self._graveyard.clear()  # drop dead calls/players outside their callbacks
         if self._audio_poll is not None:
@@ -323,11 +360,6 @@ class Core:
             else:
                 for event in events:
                     self.emit(event)
-        if self._forked:
-            forked, self._forked = self._forked, set()
-            for call in list(self.calls.values()):
-                if call.sip_call_id in forked and not call.ended:
-                    call.publish()
         now = time.monotonic()
         if now >= self._stats_due:
             # The stream (and its counters) is gone by the time DISCONNECTED is reported, so
@@ -338,6 +370,12 @@ class Core:
         for account in self.accounts.values():
             if now >= account.qualify_due:
                 account.send_qualify(now)
+
+    def _settle(self) -> None:
+        deadline = time.monotonic() + SETTLE_BUDGET
+        while self.endpoint.libHandleEvents(SETTLE_WAIT_MS) > 0:
+            if time.monotonic() >= deadline:
+                return
 
     def _poll_until(self, done: Callable[[], bool], budget: float) -> None:
         deadline = time.monotonic() + budget
@@ -355,6 +393,8 @@ class Core:
             self._wind_down()
         except Exception as exc:
             self.report("shutdown", exc)
+        self.run_later()  # while the calls still exist
+        self._later.clear()
         self.calls.clear()
         self.accounts.clear()
         self._graveyard.clear()

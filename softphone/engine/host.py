@@ -6,6 +6,7 @@ contract between them is written down in one place. Everything here runs on the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from softphone.engine.dialogs import DialogWatcher
@@ -21,9 +22,16 @@ class Host(Protocol):
     def emit(self, event: Event) -> None:
         """Hand an event to the sink (never raises)."""
 
-    def drain_traces(self) -> None:
-        """Parse the SIP messages pjsua logged so far (feeds the dialog watcher, emits traces).
-        Call it before reading the watcher."""
+    def later(self, work: Callable[[], None]) -> None:
+        """Run `work` (publishing a state event) once SIP has settled, right after the traces
+        of the messages logged until now: keeps Python work out of pjsip's challenge/answer
+        path, and the event still sees the dialog state of its own moment. Everything that
+        publishes call or registration state goes through here, so those events keep their
+        order."""
+
+    def run_later(self) -> None:
+        """Publish everything put off so far now, interleaved with the traces; then read the
+        rest of the traces (the watcher is then up to date)."""
 
     def report(self, where: str, exc: BaseException) -> None:
         """Turn an exception caught in a callback into an EngineErrorEvent."""

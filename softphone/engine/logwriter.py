@@ -8,8 +8,9 @@ segfaulted inside libInit (§2). The core holds it.
 `write` runs inside pjsip's processing (possibly with pjsip locks held, and before pjsip
 answers a challenge), so it only stores the raw entry with its time: parsing it there delayed
 the authenticated REGISTER after a 401 by ~0.2 ms. `drain` parses what was stored; the poll
-loop calls it after every libHandleEvents, and any callback that reads the dialog watcher calls
-it first, so trace events still come before the state events they explain. Nothing here calls
+loop calls it once SIP has settled, interleaved with the state events put off until then
+(core.later marks each with `logged`), so every state event comes right after the traces that
+explain it and sees the dialog state of its own moment. Nothing here calls
 back into pjsua2; what needs pjsua2 (a call snapshot after a new early dialog) is flagged and
 done by the poll loop.
 """
@@ -50,7 +51,8 @@ class TraceWriter(pj.LogWriter):  # type: ignore[misc]
         self._on_fork = on_fork
         self.recent: deque[str] = deque(maxlen=RECENT_LINES)
         self.messages = 0
-        self._pending: list[tuple[float, str]] = []
+        self._pending: deque[tuple[float, str]] = deque()
+        self.logged = 0  # SIP message entries received so far (core.later marks its work with it)
 
     def write(self, entry: object) -> None:
         try:
@@ -58,6 +60,7 @@ class TraceWriter(pj.LogWriter):  # type: ignore[misc]
             level: int = entry.level  # type: ignore[attr-defined]
             if is_message_entry(text):
                 self._pending.append((time.time(), text))
+                self.logged += 1
                 return
             line = text.rstrip("\n")
             self.recent.append(line)
@@ -66,15 +69,18 @@ class TraceWriter(pj.LogWriter):  # type: ignore[misc]
         except Exception as exc:  # never let an exception reach SWIG (§1)
             self.recent.append(f"log writer error: {exc!r}")
 
-    def drain(self) -> None:
-        """Turn the stored SIP message entries into traces and events, in arrival order."""
-        while self._pending:
-            pending, self._pending = self._pending, []
-            for stamp, text in pending:
-                try:
-                    self._message(text, stamp)
-                except Exception as exc:  # one bad entry must not lose the rest
-                    self.recent.append(f"log writer error: {exc!r}")
+    def drain(self, upto: int | None = None) -> None:
+        """Turn the stored SIP message entries into traces and events, in arrival order: all
+        of them, or until `upto` entries (counted like `logged`) have been handled."""
+        pending = self._pending
+        first = self.logged - len(pending)  # the count of the oldest pending entry
+        count = len(pending) if upto is None else min(len(pending), upto - first)
+        for _ in range(count):
+            stamp, text = pending.popleft()
+            try:
+                self._message(text, stamp)
+            except Exception as exc:  # one bad entry must not lose the rest
+                self.recent.append(f"log writer error: {exc!r}")
 
     def _message(self, text: str, stamp: float) -> None:
         trace = parse_log_entry(text, time=stamp)
