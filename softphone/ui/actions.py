@@ -162,8 +162,16 @@ class PhoneActions(EventHandlers):
         self.push_screen(ladder_screen(traces, message.call_id))
 
     def traces_for(self, call_id: str | None) -> tuple[SipTrace, ...]:
-        """One call's messages (or the recent ones of all calls) from the log pane's store."""
+        """One call's messages (or the recent ones of all calls) from the log pane's store.
+
+        The pane applies traces in batches (at most every 50 ms, behind the bridge's own
+        batch): what arrived just before the ladder opens is applied first, so the ladder
+        shows every message seen so far, not those of the last repaint."""
+        self.flush_traces()
         pane = self.main.siplog
+        flush = getattr(pane, "flush", None)
+        if flush is not None:
+            flush()
         traces = getattr(pane, "traces", None)
         if traces is None:
             return tuple(self.early_traces)

@@ -52,6 +52,10 @@ class EventHandlers(PhoneAppBase):
 
     def _flush_traces(self) -> None:
         self._flush_armed = False
+        self.flush_traces()
+
+    def flush_traces(self) -> None:
+        """Hand what the bridge buffered to the log pane now."""
         batch = self.bridge.take_traces()
         if batch and not self.main.add_traces(batch):
             self.early_traces.extend(batch)  # the pane gets them once it is mounted

@@ -242,3 +242,20 @@ async def test_registration_appears_with_countdown_and_devices(memory_keyring: A
         row = [str(c) for c in app.main.accounts.table.get_row("work")]
         assert row[1] == "✓ registered" and row[2] == "10:00" and row[4] == "2/10"
         assert "TLS" in row[3] and "🔒" in row[3]
+
+
+@async_test
+async def test_the_ladder_gets_every_message_seen_even_just_before_it_opens() -> None:
+    """Traces reach the log pane in batches (bridge, then pane, ~50 ms each): opening the
+    ladder right after a burst must still show all of it, not the last repaint's share."""
+    from softphone.engine.events import TraceEvent
+    from tests.sip.sipflows_proxy import proxied_call
+
+    flow = proxied_call()
+    app, engines = make_app([LAB])
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, engines)
+        for trace in flow:
+            engines.engine.emit(TraceEvent(trace))
+        # No pause: neither the bridge's batch nor the pane's has been applied yet.
+        assert [t.raw for t in app.traces_for(None)] == [t.raw for t in flow]

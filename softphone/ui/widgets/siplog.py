@@ -106,8 +106,9 @@ class SipLogPane(Widget):
         self.view.add_traces(traces)
 
     def flush(self) -> None:
-        """Apply queued traces immediately."""
-        self.view.flush()
+        """Apply every queued trace immediately (the view applies FLUSH_MAX per turn)."""
+        while self.view.pending:
+            self.view.flush()
 
     @property
     def store(self) -> TraceStore:
