@@ -15,7 +15,9 @@ The behaviour lives in the per-kind tables of `transaction_client` and `transact
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from softphone.sip.message import SipRequest, SipResponse
 
@@ -93,7 +95,9 @@ TRANSPORT_FAILED = TransportFailed()
 class Transaction:
     """Timer bookkeeping shared by the four machines; the tables hold the behaviour."""
 
-    __slots__ = ("_armed", "_interval", "reliable", "request", "state", "t1", "t2", "t4")
+    __slots__ = ("_armed", "_interval", "_table", "reliable", "request", "state", "t1", "t2", "t4")
+    # (state, event) -> transition; each subclass sets the table of its machine (§17).
+    _table: Mapping[tuple[str, Event], Callable[[Any, Message, float], list[Action]]]
 
     def __init__(self, request: SipRequest, reliable: bool, t1: float, t2: float, t4: float):
         self.request = request
@@ -103,7 +107,8 @@ class Transaction:
         self._interval = t1  # the current retransmit interval of A, E or G
 
     def _dispatch(self, event: Event, msg: Message, now: float) -> list[Action]:
-        raise NotImplementedError
+        transition = self._table.get((self.state, event))
+        return [] if transition is None else transition(self, msg, now)
 
     def fire(self, timer: TimerName, now: float) -> list[Action]:
         if self._armed.pop(timer, None) is None:

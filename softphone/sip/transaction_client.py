@@ -38,7 +38,7 @@ ClientKey = tuple[str, str]
 class ClientTransaction(Transaction):
     """INVITE (RFC 6026 fig. 4) or non-INVITE (RFC 3261 fig. 6) client transaction."""
 
-    __slots__ = ("_ack", "_started", "_table", "invite", "key")
+    __slots__ = ("_ack", "_started", "invite", "key")
 
     def __init__(
         self,
@@ -79,10 +79,6 @@ class ClientTransaction(Transaction):
         status = response.status
         event = "1xx" if status < 200 else "2xx" if status < 300 else "300-699"
         return self._dispatch(event, response, now)
-
-    def _dispatch(self, event: Event, msg: Message, now: float) -> list[Action]:
-        transition = self._table.get((self.state, event))
-        return [] if transition is None else transition(self, msg, now)
 
     # -- transitions --
     def _resend_request(self, msg: Message, now: float) -> list[Action]:

@@ -43,7 +43,7 @@ class ServerTransaction(Transaction):
     200 ms for an INVITE it will not answer sooner (§17.2.1).
     """
 
-    __slots__ = ("_last", "_table", "invite", "key")
+    __slots__ = ("_last", "invite", "key")
 
     def __init__(
         self,
@@ -77,10 +77,6 @@ class ServerTransaction(Transaction):
         status = response.status
         event = "TU 1xx" if status < 200 else "TU 2xx" if status < 300 else "TU 300-699"
         return self._dispatch(event, response, now)
-
-    def _dispatch(self, event: Event, msg: Message, now: float) -> list[Action]:
-        transition = self._table.get((self.state, event))
-        return [] if transition is None else transition(self, msg, now)
 
     # -- transitions --
     def _resend_last(self, msg: Message, now: float) -> list[Action]:
