@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
@@ -24,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from softphone.sip.ladder import UNICODE, Arrow, Flow, Layout
+from softphone.ui.widgets.style_cache import StyleCache
 
 HEADER_ROWS = 1
 _KIND_CLASS = {
@@ -86,8 +86,7 @@ class LadderView(ScrollView, can_focus=True):
         self.layout_ = Layout(0)
         self.selected = 0
         self._rows: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
-        self._styles: dict[str, Style] = {}
-        self._base: Style | None = None
+        self._look = StyleCache(self)
 
     def show(self, flow: Flow, selected: int = 0) -> None:
         self.flow = flow
@@ -139,34 +138,21 @@ class LadderView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
+        self._look.clear()
         self._rows.clear()
-        self._base = None
-
-    @property
-    def _base_style(self) -> Style:
-        if self._base is None:  # rich_style walks the DOM; it changes only with the styles
-            self._base = self.rich_style
-        return self._base
-
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            style = self._styles[name] = self.get_component_rich_style(name, partial=True)
-        return style
 
     def _render_arrow_row(self, arrow: Arrow, row: int) -> Strip:
         layout = self.layout_
         label_row, line_row, (start, end) = layout.arrow_rows(arrow, UNICODE)
-        text = Text(label_row if row == 0 else line_row, style=self._base_style, no_wrap=True)
-        life = self._style("ladder--life")
+        text = Text(label_row if row == 0 else line_row, style=self._look.base, no_wrap=True)
+        life = self._look.component("ladder--life")
         for column in range(layout.columns):
             x = layout.center(column)
             text.stylize(life, x, x + 1)
-        text.stylize(self._style("ladder--time"), 0, layout.gutter)
-        kind = self._style(_KIND_CLASS.get(arrow.kind, "ladder--failure"))
+        text.stylize(self._look.component("ladder--time"), 0, layout.gutter)
+        kind = self._look.component(_KIND_CLASS.get(arrow.kind, "ladder--failure"))
         if arrow.retransmission:
-            kind += self._style("ladder--retrans")
+            kind += self._look.component("ladder--retrans")
         if row == 0:
             text.stylize(kind, start, end)
         else:
@@ -180,9 +166,9 @@ class LadderView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
-        base = self._base_style
+        base = self._look.base
         if y < HEADER_ROWS:  # the addresses stay on top while the arrows scroll
-            header = self._style("ladder--header")
+            header = self._look.component("ladder--header")
             text = self.layout_.header(self.flow.columns)
             top = Strip([Segment(text, base + header)], len(text))
             return top.crop_extend(scroll_x, scroll_x + width, base + header)
@@ -195,7 +181,7 @@ class LadderView(ScrollView, can_focus=True):
             strip = self._rows[(index, row)] = self._render_arrow_row(self.flow.arrows[index], row)
         style = base
         if index == self.selected:
-            selected = self._style("ladder--selected")
+            selected = self._look.component("ladder--selected")
             strip = Strip(Segment.apply_style(strip, post_style=selected), strip.cell_length)
             style = base + selected
         return strip.crop_extend(scroll_x, scroll_x + width, style).apply_offsets(scroll_x, line)

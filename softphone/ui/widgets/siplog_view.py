@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
@@ -30,6 +29,7 @@ from textual.strip import Strip
 from softphone.sip.ladder import clock
 from softphone.sip.trace import SipTrace
 from softphone.ui.widgets.siplog_store import DEFAULT_MAX_ROWS, LogFilter, Row, TraceStore
+from softphone.ui.widgets.style_cache import StyleCache
 
 FLUSH_INTERVAL = 0.05  # at most 20 updates a second under bursts
 FLUSH_MAX = 5000  # rows stored per flush (~20 ms); more wait for the next one (100,000/s max)
@@ -105,8 +105,7 @@ class SipLogView(ScrollView, can_focus=True):
         self._last_flush = 0.0
         self._auto_scroll = False
         self._strips: LRUCache[int, Strip] = LRUCache(256)
-        self._styles: dict[str, Style] = {}
-        self._base: Style | None = None
+        self._look = StyleCache(self)
         self.flushes = 0
         self.flush_time_max = 0.0  # seconds, for the benchmark
 
@@ -311,22 +310,8 @@ class SipLogView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._styles.clear()
+        self._look.clear()
         self._strips.clear()
-        self._base = None
-
-    @property
-    def _base_style(self) -> Style:
-        # rich_style walks the DOM on every call; it only changes with the styles.
-        if self._base is None:
-            self._base = self.rich_style
-        return self._base
-
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            style = self._styles[name] = self.get_component_rich_style(name, partial=True)
-        return style
 
     def _render_row(self, row: Row) -> Strip:
         kind_class = _KIND_CLASS.get(row.kind, "siplog--failure")
@@ -337,21 +322,21 @@ class SipLogView(ScrollView, can_focus=True):
         else:
             label = f"{row.label} ({row.method})"
         w = WIDTHS
-        meta = self._style("siplog--meta")
+        meta = self._look.component("siplog--meta")
         parts = [
-            (clock(row.time) + " ", self._style("siplog--time")),
+            (clock(row.time) + " ", self._look.component("siplog--time")),
             ("→ " if row.out else "← ", meta),
             (_fit(row.transport, w[2]), meta),
             (_fit(row.remote, w[3]), meta),
-            (_fit(label, w[4]), self._style(kind_class)),
+            (_fit(label, w[4]), self._look.component(kind_class)),
             (_fit(row.origin, w[5]), meta),
             (row.call_id[: w[6]], meta),
         ]
-        base = self._base_style
+        base = self._look.base
         if self.search_term:
             text = Text.assemble(*parts, style=base, no_wrap=True)
             text.highlight_words(
-                [self.search_term], self._style("siplog--match"), case_sensitive=False
+                [self.search_term], self._look.component("siplog--match"), case_sensitive=False
             )
             return Strip(text.render(self.app.console), text.cell_len)
         return Strip([Segment(t, base + s) for t, s in parts])
@@ -360,7 +345,7 @@ class SipLogView(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         position = scroll_y + y
         width = self.size.width
-        base = self._base_style
+        base = self._look.base
         if position >= self.count:
             return Strip.blank(width, base)
         seq = self.store.seq_at(position)
@@ -372,7 +357,7 @@ class SipLogView(ScrollView, can_focus=True):
             strip = self._strips[seq] = self._render_row(row)
         style = base
         if seq == self.cursor_seq:
-            cursor = self._style("siplog--cursor")
+            cursor = self._look.component("siplog--cursor")
             strip = Strip(Segment.apply_style(strip, post_style=cursor), strip.cell_length)
             style += cursor
         return strip.crop_extend(scroll_x, scroll_x + width, style).apply_offsets(scroll_x, y)
