@@ -348,7 +348,7 @@ class Core:
             for call in list(self.calls.values()):
                 if call.sip_call_id in forked and not call.ended:
                     call.publish()
-        self.run_later()
+            self.run_later()
         if self._graveyard:
             self._graveyard.clear()  # drop dead calls/players outside their callbacks
         if self._audio_poll is not None:
