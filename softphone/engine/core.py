@@ -35,6 +35,7 @@ from softphone.engine.call import EngineCall
 from softphone.engine.dialogs import DialogWatcher
 from softphone.engine.errors import EngineCommandError
 from softphone.engine.events import EngineErrorEvent, EngineStateEvent, Event
+from softphone.engine.logtap import LogTap
 from softphone.engine.logwriter import TraceWriter, our_aor
 from softphone.engine.media import AudioBridge
 from softphone.engine.pjconfig import TRANSPORT_TYPES, endpoint_config, transport_config
@@ -124,7 +125,7 @@ class Core:
         self.calls: dict[int, EngineCall] = {}
         self._next_handle = 1
         self._graveyard: list[Any] = []
-        self._later: list[tuple[int, Callable[[], None]]] = []  # (messages logged, work)
+        self._later: list[tuple[int, Callable[[], None]]] = []  # (log position, work)
         self.keep: list[Any] = []  # objects pjsip points into (SockOpt, SrtpCrypto)
         self._tracked: weakref.WeakSet[Any] = weakref.WeakSet()
         self._transports: dict[tuple[str, str, bool], int] = {}
@@ -135,6 +136,7 @@ class Core:
         self._tls_note: str | None = None
         self._stats_due = 0.0
         self.writer: TraceWriter | None = None
+        self.tap: LogTap | None = None
 
     # -- Host protocol ------------------------------------------------------------------
 
@@ -191,10 +193,16 @@ class Core:
         self.endpoint = ep
         with quiet_stdio():
             ep.libCreate()
+        self.tap = LogTap(self.options.log_file)
         self.writer = TraceWriter(
-            self.emit, self.watcher, self._origin_of, self._local_of, self._fork_seen
+            self.emit, self.watcher, self._origin_of, self._local_of, self._fork_seen, self.tap
         )
-        ep.libInit(endpoint_config(self.options, self.writer))
+        try:
+            ep.libInit(endpoint_config(self.options, self.writer, self.tap.path))
+        except BaseException:
+            self.tap.close()
+            raise
+        self.tap.attach()  # and unlink the private file: pjsua holds it open now
         if self.options.null_audio:
             # The Linux wheel has no sound backend (§0); the null device keeps the conference
             # clock running (setNoDev would stop it and no media would flow, §4).
@@ -319,18 +327,22 @@ class Core:
         if self.writer is not None:
             self.writer.drain()
 
+    def log_mark(self) -> int:
+        """How far pjsua has logged (changes whenever a SIP message is sent or received)."""
+        return self.writer.mark() if self.writer is not None else 0
+
     def later(self, work: Callable[[], None]) -> None:
-        # Remember how many SIP messages had been logged: the work runs right after those
-        # become traces, so its event sees the dialog state of its own moment.
-        self._later.append((self.writer.logged if self.writer is not None else 0, work))
+        # Remember how far pjsua had logged: the work runs right after those entries become
+        # traces, so its event sees the dialog state of its own moment.
+        self._later.append((self.writer.mark() if self.writer is not None else 0, work))
 
     def run_later(self) -> None:
         """Replay what was put off: traces and queued publishing, in the order they happened."""
         while self._later:
             pending, self._later = self._later, []
-            for logged, work in pending:
+            for position, work in pending:
                 if self.writer is not None:
-                    self.writer.drain(upto=logged)
+                    self.writer.drain(upto=position)
                 try:
                     work()
                 except Exception as exc:
@@ -341,7 +353,7 @@ class Core:
         # With events waiting to be published, look for SIP only briefly before publishing.
         wait = min(ms, SETTLE_WAIT_MS) if self._later else ms
         if self.endpoint.libHandleEvents(wait) > 0:
-            self._settle()
+            self.settle()
         self.run_later()
         if self._forked:  # a new early dialog seen in the traces: re-publish its call
             forked, self._forked = self._forked, set()
@@ -371,7 +383,8 @@ class Core:
             if now >= account.qualify_due:
                 account.send_qualify(now)
 
-    def _settle(self) -> None:
+    def settle(self) -> None:
+        """Handle SIP until nothing came for SETTLE_WAIT_MS (at most SETTLE_BUDGET)."""
         deadline = time.monotonic() + SETTLE_BUDGET
         while self.endpoint.libHandleEvents(SETTLE_WAIT_MS) > 0:
             if time.monotonic() >= deadline:
@@ -411,6 +424,8 @@ class Core:
             self.writer.__disown__()  # libDestroy deletes the C++ writer itself
         ep.libDestroy(pj.PJSUA_DESTROY_NO_RX_MSG)
         self.endpoint = None
+        if self.tap is not None:
+            self.tap.close()  # after libDestroy: pjsua has closed its end of the file
         self._sink_stopped()
 
     def _wind_down(self) -> None:

@@ -1,23 +1,21 @@
-"""The pjsua LogWriter: every SIP message becomes a TraceEvent, warnings become LogEvents.
+"""SIP capture and pjsua's warnings: the log file becomes TraceEvents, warnings LogEvents.
 
-pjsua calls `write` on the engine thread (mainThreadOnly, libCreate on that thread: §1), once
-per log entry; each SIP message is exactly one entry (§6). The writer object must stay
-referenced by Python for as long as the library lives: a writer kept only by the config
-segfaulted inside libInit (§2). The core holds it.
+pjsua writes every log entry to its log file (logtap.py: each SIP message is exactly one entry,
+§6) and calls `write` only for warnings and errors (consoleLevel 2), on the engine thread
+(mainThreadOnly, libCreate on that thread: §1). The writer object must stay referenced by
+Python for as long as the library lives: a writer kept only by the config segfaulted inside
+libInit (§2). The core holds it.
 
-`write` runs inside pjsip's processing (possibly with pjsip locks held, and before pjsip
-answers a challenge), so it only stores the raw entry with its time: parsing it there delayed
-the authenticated REGISTER after a 401 by ~0.2 ms. `drain` parses what was stored; the poll
-loop calls it once SIP has settled, interleaved with the state events put off until then
-(core.later marks each with `logged`), so every state event comes right after the traces that
-explain it and sees the dialog state of its own moment. Nothing here calls
-back into pjsua2; what needs pjsua2 (a call snapshot after a new early dialog) is flagged and
-done by the poll loop.
+Nothing SIP-related crosses into Python while pjsip works: the file is read by `drain`, which
+the poll loop calls once SIP has settled, interleaved with the state events put off until then
+(core.later marks each with `mark()`, a position in the log), so every state event comes right
+after the traces that explain it and sees the dialog state of its own moment. Nothing here
+calls back into pjsua2; what needs pjsua2 (a call snapshot after a new early dialog) is flagged
+and done by the poll loop.
 """
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable
 
@@ -25,6 +23,7 @@ import pjsua2 as pj
 
 from softphone.engine.dialogs import DialogWatcher
 from softphone.engine.events import Event, LogEvent, TraceEvent
+from softphone.engine.logtap import LogTap
 from softphone.sip.message import SipRequest
 from softphone.sip.pjlog import is_message_entry, parse_log_entry
 from softphone.sip.trace import SipTrace
@@ -33,7 +32,7 @@ RECENT_LINES = 400  # ring of recent non-message log lines, for diagnostics
 
 
 class TraceWriter(pj.LogWriter):  # type: ignore[misc]
-    """Receives every pjsua log entry; never raises into SWIG."""
+    """pjsua's warnings as they happen, and its log file turned into traces on `drain`."""
 
     def __init__(
         self,
@@ -42,6 +41,7 @@ class TraceWriter(pj.LogWriter):  # type: ignore[misc]
         origin_of: Callable[[SipTrace], str],
         local_of: Callable[[str], str],
         on_fork: Callable[[str], None],
+        tap: LogTap,
     ) -> None:
         super().__init__()
         self._emit = emit
@@ -49,36 +49,39 @@ class TraceWriter(pj.LogWriter):  # type: ignore[misc]
         self._origin_of = origin_of
         self._local_of = local_of
         self._on_fork = on_fork
+        self._tap = tap
         self.recent: deque[str] = deque(maxlen=RECENT_LINES)
         self.messages = 0
-        self._pending: deque[tuple[float, str]] = deque()
-        self.logged = 0  # SIP message entries received so far (core.later marks its work with it)
+        self._pending: deque[tuple[int, float, bytes]] = deque()  # (end position, time, entry)
 
     def write(self, entry: object) -> None:
+        """A warning or an error (level <= consoleLevel = 2); it is in the file as well, which
+        is where `recent` picks it up."""
         try:
             text: str = entry.msg  # type: ignore[attr-defined]
             level: int = entry.level  # type: ignore[attr-defined]
-            if is_message_entry(text):
-                self._pending.append((time.time(), text))
-                self.logged += 1
-                return
-            line = text.rstrip("\n")
-            self.recent.append(line)
             if level <= 2:
-                self._emit(LogEvent(level, _strip_decor(line)))
+                self._emit(LogEvent(level, _strip_decor(text.rstrip("\n"))))
         except Exception as exc:  # never let an exception reach SWIG (§1)
             self.recent.append(f"log writer error: {exc!r}")
 
+    def mark(self) -> int:
+        """The log position after everything logged so far; `drain(upto=)` stops there."""
+        return self._tap.mark()
+
     def drain(self, upto: int | None = None) -> None:
-        """Turn the stored SIP message entries into traces and events, in arrival order: all
-        of them, or until `upto` entries (counted like `logged`) have been handled."""
+        """Turn what pjsua logged into traces and events, in order: all of it, or what was
+        logged before the position `upto` (a `mark()`)."""
         pending = self._pending
-        first = self.logged - len(pending)  # the count of the oldest pending entry
-        count = len(pending) if upto is None else min(len(pending), upto - first)
-        for _ in range(count):
-            stamp, text = pending.popleft()
+        pending.extend(self._tap.read())
+        while pending and (upto is None or pending[0][0] <= upto):
+            _, stamp, entry = pending.popleft()
             try:
-                self._message(text, stamp)
+                text = entry.decode("utf-8", "surrogateescape")
+                if is_message_entry(text):
+                    self._message(text, stamp)
+                else:
+                    self.recent.append(text.rstrip("\n"))
             except Exception as exc:  # one bad entry must not lose the rest
                 self.recent.append(f"log writer error: {exc!r}")
 

@@ -23,21 +23,23 @@ TRANSPORT_TYPES = {
 }
 
 
-def endpoint_config(options: EngineOptions, writer: Any) -> Any:
-    """EpConfig: one engine thread (§1, §9), message logging through `writer` (§6)."""
+def endpoint_config(options: EngineOptions, writer: Any, log_path: str) -> Any:
+    """EpConfig: one engine thread (§1, §9); SIP messages logged to the file `log_path` (the
+    engine's LogTap reads it), only warnings and errors through `writer` (§6)."""
     cfg = pj.EpConfig()
     cfg.uaConfig.threadCnt = 0  # no pjsip worker thread: we poll libHandleEvents ourselves
     cfg.uaConfig.mainThreadOnly = True  # callbacks on the libCreate thread = the engine thread
     cfg.uaConfig.maxCalls = options.max_calls
     cfg.uaConfig.userAgent = options.user_agent
     cfg.uaConfig.stunServer.clear()
-    # SIP messages are logged at level 4, and the writer only gets levels <= consoleLevel.
-    level = max(4, options.log_level)
+    # SIP messages are logged at level 4. The file gets every entry up to `level`; the writer
+    # only those up to consoleLevel, and each call into it is a crossing into Python in the
+    # middle of pjsip's work (logtap.py), so it gets warnings and errors only.
     cfg.logConfig.msgLogging = 1
-    cfg.logConfig.level = level
-    cfg.logConfig.consoleLevel = level
-    if options.log_file:
-        cfg.logConfig.filename = options.log_file
+    cfg.logConfig.level = max(4, options.log_level)
+    cfg.logConfig.consoleLevel = 2
+    cfg.logConfig.filename = log_path
+    cfg.logConfig.fileFlags = pj.PJ_O_APPEND  # the tap cuts the file back; writes follow
     cfg.logConfig.writer = writer  # the caller keeps `writer` referenced (segfault otherwise)
     cfg.medConfig.noVad = True  # continuous RTP: no silence suppression gaps in recordings
     cfg.medConfig.ecTailLen = 0  # no echo canceller on the null device

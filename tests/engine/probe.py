@@ -8,6 +8,7 @@ out of the pytest process because one Endpoint per process is all pjsua2 allows 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 import threading
@@ -124,6 +125,42 @@ def case_forgotten_stop() -> None:
     engine.make_call("a", "sip:nobody@127.0.0.1:9").result(5)
     _result(started=True)
     raise SystemExit(7)
+
+
+def case_private_capture() -> None:
+    """pjsua's log file (the SIP capture) is open but on no disk, and read as it grows."""
+    from pathlib import Path
+
+    engine = Engine(lambda event: None, OPTIONS)
+    engine.start()
+    open_logs = [
+        os.readlink(f"/proc/self/fd/{fd}")
+        for fd in os.listdir("/proc/self/fd")
+        if "softphone-pjlog-" in _link(f"/proc/self/fd/{fd}")
+    ]
+
+    def on_thread() -> dict[str, Any]:
+        core = engine._core
+        assert core is not None and core.tap is not None and core.endpoint is not None
+        before = core.tap.mark()
+        core.endpoint.utilLogWrite(3, "probe", "a line from the probe")
+        return {
+            "dir_left": Path(core.tap.path).parent.exists(),
+            "stream": core.tap._libc.stream is not None,
+            "grew": core.tap.mark() > before,
+            "read": [e.decode() for _, _, e in core.tap.read() if b"from the probe" in e],
+        }
+
+    seen = engine.submit(on_thread).result(5)
+    stopped = engine.stop()
+    _result(open_logs=open_logs, stopped=stopped, **seen)
+
+
+def _link(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

@@ -60,6 +60,19 @@ def test_a_failing_sink_does_not_break_the_engine() -> None:
     assert out["stopped"] is True and out["sink_calls"] > 3
 
 
+def test_sip_capture_file_is_open_but_on_no_disk() -> None:
+    # It holds every SIP message, Authorization headers included: unlinked once pjsua has it.
+    code, out, err = _probe("private_capture")
+    assert code == 0, err
+    assert out["dir_left"] is False
+    assert len(out["open_logs"]) >= 1
+    assert all(link.endswith("(deleted)") for link in out["open_logs"]), out["open_logs"]
+    assert out["stream"] is True  # glibc: the log stream was found and given a 1 MB buffer
+    assert out["grew"] is True  # a mark counts what is still in that buffer
+    assert len(out["read"]) == 1 and out["read"][0].endswith("a line from the probe\n")
+    assert out["stopped"] is True
+
+
 def test_forgotten_stop_still_exits() -> None:
     code, out, err = _probe("forgotten_stop")
     assert out == {"started": True}

@@ -114,31 +114,36 @@ def test_non_utf8_bytes_survive() -> None:
     assert b"s=pj\xffmedia" in trace.raw
 
 
-class _Entry:
-    """What pjsua2 hands LogWriter.write: a level and the formatted text."""
-
-    def __init__(self, msg: str, level: int = 4) -> None:
-        self.msg, self.level = msg, level
-
-
-def test_trace_writer_drains_up_to_a_mark_in_arrival_order() -> None:
+def test_trace_writer_drains_up_to_a_mark_in_log_order(tmp_path: Path) -> None:
     """The engine puts state events off until SIP settles and replays them between the traces
-    (core.later / run_later): drain(upto=N) must stop after the N-th logged message, so an
-    event sees the dialog state of its own moment, and a later drain continues in order."""
+    (core.later / run_later): drain(upto=mark) must stop at the entries logged before the mark,
+    so an event sees the dialog state of its own moment, and a later drain continues in order."""
     from softphone.engine.dialogs import DialogWatcher
     from softphone.engine.events import Event, TraceEvent
+    from softphone.engine.logtap import LogTap
     from softphone.engine.logwriter import TraceWriter
 
+    log = tmp_path / "pjsua.log"
+    log.write_bytes(b"")
+    tap = LogTap(str(log))
+    tap.attach()
     out: list[Event] = []
-    writer = TraceWriter(out.append, DialogWatcher(), lambda t: "me", lambda t: "", lambda c: None)
+    writer = TraceWriter(
+        out.append, DialogWatcher(), lambda t: "me", lambda t: "", lambda c: None, tap
+    )
     texts = [e["entry"] for e in MESSAGES[:5]]
-    for text in texts[:3]:
-        writer.write(_Entry(text))
-    mark = writer.logged
-    writer.write(_Entry("12:00:00.000 pjsua_core.c  a line that is not a message"))
-    for text in texts[3:]:
-        writer.write(_Entry(text))
-    assert (mark, writer.logged) == (3, 5) and not out  # nothing parsed inside the callback
+    with log.open("ab", buffering=0) as pjsua:  # pjsua's side: entries appended as written
+
+        def logs(text: str) -> None:
+            pjsua.write(text.encode("utf-8", "surrogateescape"))
+
+        for text in texts[:3]:
+            logs(text)
+        mark = writer.mark()
+        logs("12:00:00.000 pjsua_core.c  a line that is not a message\n")
+        for text in texts[3:]:
+            logs(text)
+    assert not out  # nothing is read until the loop drains
     writer.drain(upto=mark)
     assert len(out) == 3
     writer.drain(upto=mark)  # nothing new before the mark
@@ -148,3 +153,4 @@ def test_trace_writer_drains_up_to_a_mark_in_arrival_order() -> None:
     expected = [parse_log_entry(t, time=0.0) for t in texts]
     assert raws == [t.raw for t in expected if t is not None]
     assert "a line that is not a message" in writer.recent[-1]
+    tap.close()
