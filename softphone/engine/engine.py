@@ -18,8 +18,10 @@ an exception) still exits instead of hanging on the non-daemon thread.
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from types import TracebackType
@@ -35,6 +37,7 @@ from softphone.engine.types import EngineAccount, EngineOptions
 T = TypeVar("T")
 _active_lock = threading.Lock()
 _active: Engine | None = None  # one Endpoint per process (§2)
+_SYSTEM_ZONE = "/etc/localtime"
 
 
 def _strip(exc: BaseException) -> BaseException:
@@ -43,6 +46,20 @@ def _strip(exc: BaseException) -> BaseException:
     exc.__context__ = None
     exc.__cause__ = None
     return exc
+
+
+def _fix_local_time_zone() -> None:
+    """Set TZ to the system zone file if TZ is unset, before the engine thread exists.
+
+    pjlib stamps every log entry (one per SIP message) with localtime(), and glibc re-reads
+    the zone with two stat("/etc/localtime") calls each time unless TZ is set: two system calls
+    between receiving a 401 and sending the authenticated REGISTER. With TZ naming the same
+    file nothing changes but the calls. Set here, on the caller's thread, because setenv is not
+    safe once other threads may read the environment.
+    """
+    if "TZ" not in os.environ and os.path.exists(_SYSTEM_ZONE):
+        os.environ["TZ"] = ":" + _SYSTEM_ZONE
+        time.tzset()
 
 
 class Engine:
@@ -82,6 +99,7 @@ class Engine:
             if self._thread is not None:
                 raise EngineStartError("this Engine was started before; create a new one")
             _active = self
+        _fix_local_time_zone()
         self._thread = threading.Thread(target=self._run, name="sip-engine", daemon=False)
         self._thread.start()
         if not self._started.wait(timeout):
@@ -176,23 +194,41 @@ class Engine:
                     _active = None
 
     def _drain(self, core: Core) -> None:
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                return
-            if job is None:
-                return
-            fn, future = job
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                result = fn()
-            except BaseException as exc:
-                future.set_exception(_strip(exc))
-            else:
-                future.set_result(result)
-            del fn, future, job
+        """Run the queued commands; their callers hear back once SIP has settled.
+
+        A command that sends SIP (REGISTER, INVITE, BYE) is answered by the far end within a
+        fraction of a millisecond on a LAN. Waking the caller's thread right away would put it
+        to work (a TUI redraws) just while pjsip handles that answer and replies to a
+        challenge, competing for the CPU and the GIL; so when the commands logged anything,
+        pjsip gets to settle first (at most SETTLE_BUDGET, core.py). A command that sent
+        nothing is answered at once.
+        """
+        finished: list[tuple[Future[Any], BaseException | None, object]] = []
+        before = core.log_mark()
+        try:
+            while True:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    return
+                if job is None:
+                    return
+                fn, future = job
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    finished.append((future, None, fn()))
+                except BaseException as exc:
+                    finished.append((future, _strip(exc), None))
+                del fn, future, job
+        finally:
+            if finished and core.log_mark() != before:
+                core.settle()
+            for future, error, result in finished:
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(result)
 
     def _fail_pending(self) -> None:
         while True:
