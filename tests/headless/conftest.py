@@ -56,6 +56,10 @@ class Result:
         return last
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Background:
     """A CLI process running while the test does something else; output read as it comes."""
 
@@ -69,6 +73,10 @@ class Background:
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,
+            # A test runner started as a background job of a script inherits SIGINT ignored
+            # (POSIX), and Python then installs no KeyboardInterrupt: the CLI would never see
+            # the Ctrl-C these tests send. The phone gets SIGINT as a terminal would give it.
+            preexec_fn=_default_sigint,
         )
         assert self.proc.stdin is not None
         if stdin is not None:
