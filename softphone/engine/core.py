@@ -217,14 +217,20 @@ class Core:
             self.audio.open(ep)
 
     def _pin_codecs(self) -> None:
-        available = {c.codecId.split("/")[0].upper(): c.codecId for c in self.endpoint.codecEnum2()}
-        missing = [c for c in self.options.codecs if c.upper() not in available]
+        """Enable exactly options.codecs, in that order. A name stands for every rate of the
+        codec in pjsua's list (speex has 8, 16 and 32 kHz) and picks the first; all other ids
+        are disabled one by one, so no second rate of a codec stays in the offer."""
+        ids = [str(c.codecId) for c in self.endpoint.codecEnum2()]
+        first: dict[str, str] = {}
+        for codec_id in ids:
+            first.setdefault(codec_id.split("/")[0].upper(), codec_id)
+        missing = [c for c in self.options.codecs if c.upper() not in first]
         if missing:
             raise EngineCommandError(
-                "codecs", f"{', '.join(missing)} not available; this build has {sorted(available)}"
+                "codecs", f"{', '.join(missing)} not available; this build has {sorted(first)}"
             )
-        wanted = [available[c.upper()] for c in self.options.codecs]
-        for codec_id in available.values():
+        wanted = [first[c.upper()] for c in self.options.codecs]
+        for codec_id in ids:
             if codec_id not in wanted:
                 self.endpoint.codecSetPriority(codec_id, 0)  # 0 disables the codec
         for rank, codec_id in enumerate(wanted):

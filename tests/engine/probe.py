@@ -156,6 +156,21 @@ def case_private_capture() -> None:
     _result(open_logs=open_logs, stopped=stopped, **seen)
 
 
+def case_codecs() -> None:
+    """The codecs left enabled after start, by priority (pjsua offers them in that order)."""
+    engine = Engine(lambda event: None, OPTIONS)
+    engine.start()
+
+    def enabled() -> list[str]:
+        core = engine._core
+        assert core is not None and core.endpoint is not None
+        infos = [(int(c.priority), str(c.codecId)) for c in core.endpoint.codecEnum2()]
+        return [codec for priority, codec in sorted(infos, reverse=True) if priority > 0]
+
+    seen = engine.submit(enabled).result(5)
+    _result(enabled=seen, stopped=engine.stop())
+
+
 def _link(path: str) -> str:
     try:
         return os.readlink(path)

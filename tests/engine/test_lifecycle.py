@@ -73,6 +73,14 @@ def test_sip_capture_file_is_open_but_on_no_disk() -> None:
     assert out["stopped"] is True
 
 
+def test_only_the_pinned_codecs_are_offered() -> None:
+    # speex comes in 8, 16 and 32 kHz and L16 in four variants: every one of them must be
+    # off, not just the last of each name (speex/16000 and /8000 were still offered).
+    code, out, err = _probe("codecs")
+    assert code == 0, err
+    assert out["enabled"] == ["PCMU/8000/1", "PCMA/8000/1", "G722/16000/1"]
+
+
 def test_forgotten_stop_still_exits() -> None:
     code, out, err = _probe("forgotten_stop")
     assert out == {"started": True}
