@@ -394,6 +394,11 @@ class Baresip:
                         self._pending.append(message)
                 self._cond.notify_all()
 
+    @property
+    def alive(self) -> bool:
+        """Still running (baresip 1.0.0 now and then dies of SIGSEGV between calls)."""
+        return self._proc is not None and self._proc.poll() is None
+
     def _check_alive(self) -> None:
         if self._proc is not None and self._proc.poll() is not None:
             raise self._error(f"baresip exited with status {self._proc.returncode}")
