@@ -340,7 +340,7 @@ class Core:
     def later(self, work: Callable[[], None]) -> None:
         # Remember how far pjsua had logged: the work runs right after those entries become
         # traces, so its event sees the dialog state of its own moment.
-        self._later.append((self.writer.mark() if self.writer is not None else 0, work))
+        self._later.append((self.log_mark(), work))
 
     def run_later(self) -> None:
         """Replay what was put off: traces and queued publishing, in the order they happened."""
