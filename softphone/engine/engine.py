@@ -204,7 +204,7 @@ class Engine:
         nothing is answered at once.
         """
         finished: list[tuple[Future[Any], BaseException | None, object]] = []
-        before = core.log_mark()
+        before: int | None = None  # the log position before the first job (none: no job)
         try:
             while True:
                 try:
@@ -216,6 +216,8 @@ class Engine:
                 fn, future = job
                 if not future.set_running_or_notify_cancel():
                     continue
+                if before is None:
+                    before = core.log_mark()
                 try:
                     finished.append((future, None, fn()))
                 except BaseException as exc:

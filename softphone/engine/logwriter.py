@@ -73,7 +73,10 @@ class TraceWriter(pj.LogWriter):  # type: ignore[misc]
         """Turn what pjsua logged into traces and events, in order: all of it, or what was
         logged before the position `upto` (a `mark()`)."""
         pending = self._pending
-        pending.extend(self._tap.read())
+        if upto is None or not pending or pending[-1][0] < upto:
+            # Only when what is already read stops short of the mark: run_later drains once
+            # per queued item, and most marks fall inside what the first drain read.
+            pending.extend(self._tap.read())
         while pending and (upto is None or pending[0][0] <= upto):
             _, stamp, entry = pending.popleft()
             try:
