@@ -2,12 +2,11 @@
 
 pjsua's side is played by a file opened the way pjsua opens it (append mode) and written
 unbuffered; the real pjsua writing through this tap is covered by every engine test that
-looks at traces, and by test_engine_leaves_no_capture_on_disk here.
+looks at traces, and by test_lifecycle.py's test_sip_capture_file_is_open_but_on_no_disk.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -16,9 +15,7 @@ import pytest
 
 from softphone.engine import logtap
 from softphone.engine.logtap import LogTap
-
-_DATA = Path(__file__).parent / "data" / "pjlog_entries.json"
-ENTRIES = [e["entry"].encode("utf-8", "surrogateescape") for e in json.loads(_DATA.read_text())]
+from tests.sip.pjlog_data import ENTRY_BYTES as ENTRIES
 
 
 def test_private_file_is_gone_from_disk_once_attached_and_still_read() -> None:

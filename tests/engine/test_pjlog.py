@@ -7,7 +7,6 @@ callee) and a TLS registration to Kamailio.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,8 @@ import pytest
 
 from softphone.sip.message import SipRequest, SipResponse
 from softphone.sip.pjlog import TRUNCATED, is_message_entry, parse_log_entry
+from tests.sip.pjlog_data import RECORDS as ENTRIES
 
-ENTRIES: list[dict[str, Any]] = json.loads(
-    (Path(__file__).parent / "data" / "pjlog_entries.json").read_text()
-)
 MESSAGES = [e for e in ENTRIES if e["head"] != "non-message"]
 OTHERS = [e for e in ENTRIES if e["head"] == "non-message"]
 _LEN_RE = re.compile(r"(TX|RX) (\d+) bytes")

@@ -6,16 +6,13 @@ byte for byte from pjsua's log files), concatenated the way pjsua writes them in
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 
 from softphone.sip.pjlog_split import entry_clock, split_entries
+from tests.sip.pjlog_data import ENTRY_BYTES as ENTRIES
 
-_DATA = Path(__file__).parents[1] / "engine" / "data" / "pjlog_entries.json"
-ENTRIES = [e["entry"].encode("utf-8", "surrogateescape") for e in json.loads(_DATA.read_text())]
 MULTILINE = b"01:00:30.500        pjsua_media.c  .Call 0: stream dump:\n  line two\n  line three\n"
 
 
