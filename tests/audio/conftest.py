@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.audio.harness import AudioEngineProc
-from tests.engine.harness import EngineProc
+from tests.engine.harness import EngineProc, stop_all
 
 Factory = Callable[..., EngineProc]
 
@@ -35,9 +35,4 @@ def procs(tmp_path: Path) -> Iterator[Callable[..., Any]]:
         return proc.start()
 
     yield make
-    failures = []
-    for proc in started:
-        code = proc.stop()
-        if code != 0:
-            failures.append(f"engine {proc.name} exited with {code}\n{proc.report()}")
-    assert not failures, "\n".join(failures)
+    stop_all(started)

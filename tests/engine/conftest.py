@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.engine.harness import EngineProc
+from tests.engine.harness import EngineProc, stop_all
 from tests.peers.certs import PeerPki, session_pki
 from tests.peers.kamailio import Kamailio, kamailio_available
 from tests.peers.registrar import OurRegistrar
@@ -43,12 +43,7 @@ def engines(tmp_path: Path) -> Iterator[Callable[..., EngineProc]]:
         return proc.start()
 
     yield make
-    failures = []
-    for proc in started:
-        code = proc.stop()
-        if code != 0:
-            failures.append(f"engine {proc.name} exited with {code}\n{proc.report()}")
-    assert not failures, "\n".join(failures)
+    stop_all(started)
 
 
 @pytest.fixture(scope="session")

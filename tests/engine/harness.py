@@ -240,6 +240,17 @@ class EngineProc:
         return "\n".join(lines[-last:]) + f"\n--- stderr ---\n{err[-4000:]}"
 
 
+def stop_all(started: list[EngineProc]) -> None:
+    """Stop every engine a test started; fail unless each exited with 0 (no abort at
+    teardown, no hang: engine-notes §2, §10). Used by the fixtures that start engines."""
+    failures = []
+    for proc in started:
+        code = proc.stop()
+        if code != 0:
+            failures.append(f"engine {proc.name} exited with {code}\n{proc.report()}")
+    assert not failures, "\n".join(failures)
+
+
 def _matches(event: Event, type_: str, fields: dict[str, Any]) -> bool:
     return event.get("type") == type_ and all(event.get(k) == v for k, v in fields.items())
 
