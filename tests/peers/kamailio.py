@@ -21,10 +21,10 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 from tests.peers.kamailio_cfg import Listeners, render_config, render_subscribers, render_tls_cfg
 from tests.peers.ports import HOST, free_port, free_port_block, release
+from tests.peers.process import PeerProcess
 
 KAMAILIO = "kamailio"
 TLS_MODULE = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so")
@@ -71,7 +71,7 @@ def sip_options_ping(host: str, port: int, timeout: float) -> int | None:
     return None
 
 
-class Kamailio:
+class Kamailio(PeerProcess):
     """Context manager: a running Kamailio registrar/proxy on 127.0.0.1.
 
     `users` maps user name → password (db_text `subscriber`, domain 127.0.0.1).
@@ -88,6 +88,7 @@ class Kamailio:
         tls_key: Path | None = None,
         start_timeout: float = 15.0,
     ) -> None:
+        super().__init__()
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("TLS needs both tls_cert and tls_key")
         self.users = dict(users)
@@ -99,10 +100,7 @@ class Kamailio:
         self.host = HOST
         self.port = 0
         self.tls_port: int | None = None
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
         self._log_path: Path | None = None
-        self._final_log = ""
 
     # -- public accessors -------------------------------------------------------------
 
@@ -125,13 +123,6 @@ class Kamailio:
         if self._log_path is None or not self._log_path.exists():
             return self._final_log
         return self._log_path.read_text(errors="replace")
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._proc is None else self._proc.pid
-
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -219,21 +210,3 @@ class Kamailio:
         ports = [self.port] + ([self.tls_port] if self.tls_port else [])
         release(p for p in ports if p)
         return code
-
-    def cleanup(self) -> None:
-        self.stop()
-        self._final_log = self.log
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self) -> Kamailio:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.cleanup()

@@ -27,9 +27,9 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 from tests.peers.ports import HOST
+from tests.peers.process import PeerProcess
 
 _LISTENING = re.compile(r"^listening (udp|tcp|tls):([0-9.]+):(\d+)$")
 
@@ -38,7 +38,7 @@ class RegistrarError(RuntimeError):
     """Our registrar did not start or did not stop cleanly (the message has its output)."""
 
 
-class OurRegistrar:
+class OurRegistrar(PeerProcess):
     """Context manager: our registrar on 127.0.0.1, ports chosen by the OS (port 0).
 
     `db` defaults to a fresh SQLite file in a temp dir; pass a path to keep bindings
@@ -57,6 +57,7 @@ class OurRegistrar:
         start_timeout: float = 15.0,
         extra_args: Sequence[str] = (),
     ) -> None:
+        super().__init__()
         self.users = dict(users)
         self.realm = realm
         self.transports = ("udp", "tcp", "tls") if tls else ("udp", "tcp")
@@ -68,13 +69,10 @@ class OurRegistrar:
         self.host = HOST
         self.ports: dict[str, int] = {}
         self.returncode: int | None = None
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._proc: subprocess.Popen[str] | None = None
         self._stdout: list[str] = []
         self._stdout_changed = threading.Condition()
         self._reader: threading.Thread | None = None
         self._stderr_path: Path | None = None
-        self._final_log = ""
 
     # -- the same accessors as tests.peers.kamailio.Kamailio ---------------------------
 
@@ -100,10 +98,6 @@ class OurRegistrar:
         return self.realm
 
     @property
-    def pid(self) -> int | None:
-        return None if self._proc is None else self._proc.pid
-
-    @property
     def log(self) -> str:
         """stdout lines, then stderr, as far as written."""
         if self._stderr_path is None or not self._stderr_path.exists():
@@ -111,9 +105,6 @@ class OurRegistrar:
         with self._stdout_changed:
             out = "".join(self._stdout)
         return out + self._stderr_path.read_text(errors="replace")
-
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -216,20 +207,5 @@ class OurRegistrar:
         return self.returncode
 
     def cleanup(self) -> None:
-        self.stop()
-        self._final_log = self.log
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        super().cleanup()
         self._stderr_path = None
-
-    def __enter__(self) -> OurRegistrar:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.cleanup()
