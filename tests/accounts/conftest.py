@@ -7,6 +7,7 @@ keyring (harlequin does the same). The previous backend is restored after each t
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,8 +79,10 @@ def _real_config_state() -> tuple[bool, float]:
     return (real.exists(), real.stat().st_mtime if real.exists() else 0.0)
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
+@contextlib.contextmanager
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
+    """HOME and XDG_* in `tmp_path` for the body; afterwards the real config.toml must be as
+    it was (shared by the account and the UI tests)."""
     real_before = _real_config_state()  # computed before the XDG variables move
     root = tmp_path / "home"
     paths = Home(root, root / "config", root / "data", tmp_path / "test-keyring.json")
@@ -92,6 +95,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     yield paths
     monkeypatch.undo()  # back to the real environment, to check it was left alone
     assert _real_config_state() == real_before, "a test touched the real config.toml"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
+    with isolated_home(tmp_path, monkeypatch) as paths:
+        yield paths
 
 
 @pytest.fixture(autouse=True)
