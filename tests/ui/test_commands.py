@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.pilot import Pilot
+
 from softphone.engine.events import CallEvent, IncomingCallEvent
+from softphone.ui.app import SoftphoneApp
 from softphone.ui.dialogs.incoming import IncomingCallDialog
 from tests.ui.harness import (
     LAB,
     SIZE,
     TRUNK,
     TWILIO,
+    Engines,
     async_test,
     call,
     make_app,
@@ -68,28 +72,29 @@ async def test_undialable_number_is_a_notice_not_a_call(memory_keyring: Any) -> 
         assert app.main.dialer.text == "4155550100"  # kept, to fix
 
 
+async def ring(
+    pilot: Pilot[Any], app: SoftphoneApp, engines: Engines, handle: int, caller: str = "carol"
+) -> None:
+    """An incoming call from `caller` to the lab account; returns once its dialog is up."""
+    engines.engine.emit(
+        IncomingCallEvent(
+            handle, "lab", f"sip:{caller}@127.0.0.1", "sip:alice@127.0.0.1", "127.0.0.1:5060"
+        )
+    )
+    await until(pilot, lambda: isinstance(app.screen, IncomingCallDialog))
+
+
 @async_test
 async def test_answer_from_the_dialog_and_reject_with_the_key() -> None:
     app, engines = make_app(extra=[(LAB, "pw")])
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, engines, accounts=1)
-        e = engines.engine
-        e.emit(
-            IncomingCallEvent(
-                7, "lab", "sip:carol@127.0.0.1", "sip:alice@127.0.0.1", "127.0.0.1:5060"
-            )
-        )
-        await until(pilot, lambda: isinstance(app.screen, IncomingCallDialog))
+        await ring(pilot, app, engines, 7)
         await pilot.press("enter")  # the Answer button has the focus
         await until(pilot, lambda: bool(commands(engines, "answer")))
         assert commands(engines, "answer") == [(7, 200)]
         assert not isinstance(app.screen, IncomingCallDialog)
-        e.emit(
-            IncomingCallEvent(
-                8, "lab", "sip:dave@127.0.0.1", "sip:alice@127.0.0.1", "127.0.0.1:5060"
-            )
-        )
-        await until(pilot, lambda: isinstance(app.screen, IncomingCallDialog))
+        await ring(pilot, app, engines, 8, "dave")
         await pilot.press("f8")  # reject works on top of the dialog
         await until(pilot, lambda: bool(commands(engines, "reject")))
         assert commands(engines, "reject") == [(8, 486)]
@@ -100,12 +105,7 @@ async def test_answer_key_answers_the_ringing_call() -> None:
     app, engines = make_app(extra=[(LAB, "pw")])
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, engines, accounts=1)
-        engines.engine.emit(
-            IncomingCallEvent(
-                3, "lab", "sip:carol@127.0.0.1", "sip:alice@127.0.0.1", "127.0.0.1:5060"
-            )
-        )
-        await until(pilot, lambda: isinstance(app.screen, IncomingCallDialog))
+        await ring(pilot, app, engines, 3)
         await pilot.press("f2")
         await until(pilot, lambda: bool(commands(engines, "answer")))
         assert commands(engines, "answer") == [(3, 200)]
@@ -121,12 +121,7 @@ async def test_answered_elsewhere_closes_the_dialog_with_a_notice() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, engines, accounts=1)
         e = engines.engine
-        e.emit(
-            IncomingCallEvent(
-                5, "lab", "sip:carol@127.0.0.1", "sip:alice@127.0.0.1", "127.0.0.1:5060"
-            )
-        )
-        await until(pilot, lambda: isinstance(app.screen, IncomingCallDialog))
+        await ring(pilot, app, engines, 5)
         e.emit(
             CallEvent(
                 5,
