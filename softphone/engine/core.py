@@ -335,12 +335,14 @@ class Core:
 
     def log_mark(self) -> int:
         """How far pjsua has logged (changes whenever a SIP message is sent or received)."""
-        return self.writer.mark() if self.writer is not None else 0
+        return self.tap.mark() if self.tap is not None else 0
 
     def later(self, work: Callable[[], None]) -> None:
         # Remember how far pjsua had logged: the work runs right after those entries become
-        # traces, so its event sees the dialog state of its own moment.
-        self._later.append((self.log_mark(), work))
+        # traces, so its event sees the dialog state of its own moment. This runs inside
+        # callbacks that follow a send, so it goes straight to the tap (a memory load).
+        tap = self.tap
+        self._later.append((tap.mark() if tap is not None else 0, work))
 
     def run_later(self) -> None:
         """Replay what was put off: traces and queued publishing, in the order they happened."""

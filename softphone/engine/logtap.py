@@ -91,6 +91,11 @@ class LogTap:
         self._offset = 0  # how far into the file we have read
         self._tail = b""  # the start of an entry not yet whole
         self._libc = _Libc()
+        # The cheap mark (see `mark`): a view of pjsua's stream's write pointer, the range
+        # it moves in (our buffer), and position − pointer as of the last flush.
+        self._write_ptr: ctypes.c_size_t | None = None
+        self._ptr_range = (0, 0)
+        self._origin = 0
 
     def attach(self) -> None:
         """Open the file pjsua has just created (after libInit) and, if private, unlink it."""
@@ -106,11 +111,30 @@ class LogTap:
                 # A user's file may hold earlier runs: start at its current end.
                 self._libc.flush()
                 self._offset = self._libc.size(self._fd)
+            stream = self._libc.stream
+            if stream is not None:
+                # setvbuf has just flushed the stream: the file holds everything logged.
+                self._write_ptr = stream.write_ptr
+                self._ptr_range = (stream.buffer_start, stream.buffer_end)
+                self._origin = self._base + self._libc.size(self._fd) - stream.buffer_start
         finally:
             self._remove_private()
 
     def mark(self) -> int:
-        """The position just after everything logged so far (stable across cuts)."""
+        """The position just after everything logged so far (stable across cuts).
+
+        Called inside pjsua callbacks, right after pjsip sent a request whose answer is on its
+        way, so the common case is one memory load: what the file held at the last flush (the
+        origin) plus where pjsua's stream is writing in our buffer. Only the stream flushes
+        the buffer (ours in `read`; glibc's own when 1 MB fills up between two reads, after
+        which marks read short until the next `read`, so an event may come out a few traces
+        early; never lost)."""
+        ptr = self._write_ptr
+        if ptr is not None:
+            at = ptr.value
+            low, high = self._ptr_range
+            if low <= at <= high:
+                return self._origin + at
         if self._fd is None:
             return self._base + self._offset
         return self._base + self._libc.logged(self._fd)
@@ -128,6 +152,10 @@ class LogTap:
                 break
             chunks.append(chunk)
             self._offset += len(chunk)
+        if self._write_ptr is not None:
+            # Flushed: the file ends where the buffer starts again (what a media thread may
+            # have logged since the flush is in the buffer, counted from its start).
+            self._origin = self._base + self._offset - self._ptr_range[0]
         data = b"".join(chunks)
         if not data:
             return []
@@ -149,6 +177,7 @@ class LogTap:
         return out
 
     def close(self) -> None:
+        self._write_ptr = None  # the stream (and its view) goes with libDestroy
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

@@ -29,15 +29,23 @@ _MAX_STREAMS = 4096  # a guard against walking a corrupt list forever
 
 
 class StdioStream:
-    """One FILE* (by address) with a buffer of our own; the buffer must outlive the stream."""
+    """One FILE* (by address) with a buffer of our own; the buffer must outlive the stream.
+
+    `write_ptr` is a view of the stream's `_IO_write_ptr` made once: reading `.value` is one
+    memory load, cheap enough for the engine's ordering marks inside pjsua callbacks, where
+    every extra Python call is paid with pjsip waiting (logtap.py)."""
 
     def __init__(self, libc: Any, address: int) -> None:
         self._libc = libc
         self.address = address
         self._buffer = ctypes.create_string_buffer(BUFFER_SIZE)
-        # setvbuf after I/O: glibc flushes what is buffered, then switches to our buffer.
+        self.buffer_start = ctypes.addressof(self._buffer)
+        self.buffer_end = self.buffer_start + BUFFER_SIZE
+        # setvbuf after I/O: glibc flushes what is buffered, then switches to our buffer and
+        # points _IO_write_ptr at its start; every flush points it back there.
         if libc.setvbuf(address, self._buffer, _IOFBF, BUFFER_SIZE) != 0:
             raise OSError("setvbuf refused the log stream's buffer")
+        self.write_ptr = ctypes.c_size_t.from_address(address + _WRITE_PTR)
 
     def flush(self) -> None:
         self._libc.fflush(self.address)
@@ -45,7 +53,7 @@ class StdioStream:
     def buffered(self) -> int:
         """Bytes written into the buffer and not yet to the file."""
         base = ctypes.c_size_t.from_address(self.address + _WRITE_BASE).value
-        ptr = ctypes.c_size_t.from_address(self.address + _WRITE_PTR).value
+        ptr = self.write_ptr.value
         return ptr - base if base and ptr > base else 0
 
 

@@ -97,31 +97,74 @@ def test_an_entry_without_decoration_gets_the_read_time() -> None:
     assert logtap._Clock(1234.5).of(b"no time here\n") == 1234.5
 
 
+class CStream:
+    """A C stdio stream opened through libc the way pjsua opens its log ("a" mode)."""
+
+    def __init__(self, path: Path) -> None:
+        import ctypes
+
+        libc = ctypes.PyDLL(None)
+        libc.fopen.restype = ctypes.c_void_p
+        libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        libc.fwrite.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p]
+        libc.fflush.argtypes = [ctypes.c_void_p]
+        libc.fclose.argtypes = [ctypes.c_void_p]
+        self.libc = libc
+        self.fp = libc.fopen(str(path).encode(), b"a")
+        assert self.fp
+
+    def write(self, data: bytes) -> None:
+        assert self.libc.fwrite(data, 1, len(data), self.fp) == len(data)
+
+    def close(self) -> None:
+        self.libc.fclose(self.fp)  # before the buffer (owned by the StdioStream) goes away
+
+
 def test_a_c_stdio_stream_is_found_by_its_file_and_given_a_big_buffer(tmp_path: Path) -> None:
     """What the tap does with pjsua's log stream, on a stream fopen()ed here through libc."""
-    import ctypes
-
     from softphone.engine import stdio_stream
 
-    libc = ctypes.PyDLL(None)
-    libc.fopen.restype = ctypes.c_void_p
-    libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-    libc.fwrite.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p]
-    libc.fflush.argtypes = [ctypes.c_void_p]
-    libc.fclose.argtypes = [ctypes.c_void_p]
     path = tmp_path / "c.log"
-    fp = libc.fopen(str(path).encode(), b"a")
+    c = CStream(path)
     fd = os.open(path, os.O_RDONLY)
     try:
-        stream = stdio_stream.find(libc, fd)
-        assert stream is not None and stream.address == fp
+        stream = stdio_stream.find(c.libc, fd)
+        assert stream is not None and stream.address == c.fp
         data = b"x" * 10_000  # more than the 4 KB stdio would have flushed at
-        libc.fwrite(data, 1, len(data), fp)
+        c.write(data)
         assert os.fstat(fd).st_size == 0  # all of it still in our 1 MB buffer
         assert stream.buffered() == len(data)
         stream.flush()
         assert os.fstat(fd).st_size == len(data) and stream.buffered() == 0
     finally:
-        libc.fclose(fp)  # before the buffer (owned by `stream`) goes away
+        c.close()
         os.close(fd)
-    assert stdio_stream.find(libc, 10_000) is None  # no such descriptor: not found, no crash
+    assert stdio_stream.find(c.libc, 10_000) is None  # no such descriptor: not found, no crash
+
+
+def test_marks_count_what_is_still_in_the_stream_buffer_without_flushing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cheap mark (the stream's write pointer, no system call) agrees with what the reads
+    find, before and after reads and across a cut back of the file."""
+    monkeypatch.setattr(logtap, "TRUNCATE_AT", 2000)
+    tap = LogTap()
+    c = CStream(Path(tap.path))
+    c.write(ENTRIES[0])  # logged before the tap attaches (pjsua's banner): flushed by setvbuf
+    try:
+        tap.attach()
+        assert tap.mark() == len(ENTRIES[0])
+        written = len(ENTRIES[0])
+        ends: list[int] = []
+        for entry in ENTRIES[1:7]:
+            c.write(entry)
+            written += len(entry)
+            assert tap.mark() == written
+            assert os.fstat(tap._fd or -1).st_size < written  # the mark flushed nothing
+            ends.extend(end for end, _, _ in tap.read())
+            assert tap.mark() == written == ends[-1]
+        assert tap._base > 0  # the file was cut back on the way; positions kept counting
+        assert ends == [sum(map(len, ENTRIES[: i + 1])) for i in range(7)]
+    finally:
+        c.close()
+        tap.close()
