@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pjsua2 as pj
@@ -43,6 +44,17 @@ _SRTP_ACTIVE_RE = re.compile(r"SRTP status: Active Crypto-suite: (\S+)")
 _HOLD = {pj.PJSUA_CALL_MEDIA_LOCAL_HOLD: "local", pj.PJSUA_CALL_MEDIA_REMOTE_HOLD: "remote"}
 
 
+@dataclass(frozen=True)
+class _Calling:
+    """The getInfo() fields a snapshot reads, as they are at CALLING: no response yet."""
+
+    callIdString: str
+    remoteUri: str
+    state: int = pj.PJSIP_INV_STATE_CALLING
+    lastStatusCode: int = 0
+    lastReason: str = ""
+
+
 class EngineCall(pj.Call):  # type: ignore[misc]
     """A call owned by the engine core; `handle` is the engine-wide call number."""
 
@@ -61,6 +73,7 @@ class EngineCall(pj.Call):  # type: ignore[misc]
         self.direction: Direction = direction
         self.request_uri = request_uri
         self.handle = 0  # set by host.adopt_call
+        self.dialling = direction == "out"  # until its first state change (onCallState)
         self.silent = False  # refused by the IP ACL: no CallEvents
         self.sip_call_id = ""
         self.codec: str | None = None
@@ -147,6 +160,16 @@ class EngineCall(pj.Call):  # type: ignore[misc]
 
     def onCallState(self, prm: Any) -> None:
         try:
+            if self.dialling:
+                # The first state of a call we make is CALLING, reported just after the INVITE
+                # went out: the far end is already answering, and Kamailio-like servers are
+                # woken onto this CPU and wait for us to go idle. getInfo() would cost more
+                # than everything else here, and CALLING holds nothing it could tell yet
+                # (no response, code 0), so the event is put together once SIP has settled.
+                self.dialling = False
+                if self.isActive():  # else it ended at once (a local failure): read it below
+                    self.host.later(self._publish_calling)
+                    return
             ci = self.getInfo()
             if ci.state == pj.PJSIP_INV_STATE_DISCONNECTED:
                 # Final RTP counters while the stream still exists, then forget the media.
@@ -155,6 +178,21 @@ class EngineCall(pj.Call):  # type: ignore[misc]
             self.publish(ci)
         except Exception as exc:
             self.host.report("onCallState", exc)
+
+    def _publish_calling(self) -> None:
+        if self.silent:
+            return
+        try:
+            ci = self.getInfo()  # the call's identity; its state may have moved on since
+        except pj.Error:
+            return
+        self.host.emit(self.snapshot(_Calling(ci.callIdString, ci.remoteUri)))
+
+    def onCallTsxState(self, prm: Any) -> None:
+        """Nothing to do here. pjsua2's director calls into Python for every virtual method,
+        overridden or not, after each request and response of the call; without this method
+        that call would go on through the Python base back into C++, to a method that does
+        nothing either."""
 
     def publish_final(self, ci: Any) -> None:
         if self.ended:

@@ -89,6 +89,37 @@ def test_call_hold_dtmf_hangup(engines: Engines, registrar: OurRegistrar) -> Non
     assert ended["duration"] > 0
 
 
+def test_the_first_event_of_a_call_we_make_is_calling_right_after_its_invite(
+    engines: Engines, registrar: OurRegistrar
+) -> None:
+    """CALLING is put together once SIP has settled, not read in its callback (call.py): it
+    still says what CALLING says (no response yet) and still sits between the INVITE that
+    started the call and the first response, in the order the sink sees them."""
+    alice, bob = _phone(engines, registrar, "alice"), _phone(engines, registrar, "bob")
+    mark = alice.mark()
+    out, _ = _call(alice, bob, registrar, "bob")
+    events = alice.events[mark:]
+    first = next(i for i, e in enumerate(events) if e["type"] == "CallEvent")
+    calling = events[first]
+    assert calling["call"] == out and calling["state"] == "calling"
+    assert (calling["code"], calling["reason"]) == (0, "")
+    assert calling["remote"] == _uri(registrar, "bob") and calling["call_id"]
+    mine = [
+        e["trace"]["summary"]
+        for e in events
+        if e["type"] == "TraceEvent" and e["trace"].get("call_id") == calling["call_id"]
+    ]
+    before = [
+        e["trace"]["summary"]
+        for e in events[:first]
+        if e["type"] == "TraceEvent" and e["trace"].get("call_id") == calling["call_id"]
+    ]
+    assert len(before) == 1 and before[0].startswith("INVITE"), (before, mine)
+    assert len(mine) > 1  # the responses came after it
+    states = [e["state"] for e in events if e["type"] == "CallEvent" and e["call"] == out]
+    assert states.count("calling") == 1 and states[-1] == "confirmed", states
+
+
 @pytest.mark.parametrize("server", ["ours", "kamailio"])
 def test_forked_call_answered_elsewhere(
     server: str,
