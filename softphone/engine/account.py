@@ -109,17 +109,22 @@ class EngineAcc(pj.Account):  # type: ignore[misc]
     # -- registration -------------------------------------------------------------------
 
     def onRegStarted(self, prm: Any) -> None:
+        # pjsua reports this after the REGISTER went out, while the registrar answers: only
+        # note it here; the event is built once SIP has settled.
         try:
             self.reg_in_progress = True
             if prm.renew:
-                self.publish(
-                    RegistrationEvent(
-                        self.spec.name, "registering", 0, "", None,
-                        explanation=f"registering {self._aor()}",
-                    )
-                )  # fmt: skip
+                self.host.later(self._publish_registering)
         except Exception as exc:
             self.host.report("onRegStarted", exc)
+
+    def _publish_registering(self) -> None:
+        self.host.emit(
+            RegistrationEvent(
+                self.spec.name, "registering", 0, "", None,
+                explanation=f"registering {self._aor()}",
+            )
+        )  # fmt: skip
 
     def publish(self, event: RegistrationEvent) -> None:
         """Registration events go out in order, once SIP has settled (host.later)."""

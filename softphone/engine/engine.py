@@ -205,12 +205,12 @@ class Engine:
         """
         finished: list[tuple[Future[Any], BaseException | None, object]] = []
         before: int | None = None  # the log position before the first job (none: no job)
+        jobs = self._jobs
         try:
-            while True:
-                try:
-                    job = self._jobs.get_nowait()
-                except queue.Empty:
-                    return
+            # Checked with empty() rather than by catching queue.Empty: this runs right after a
+            # command sent SIP, when every microsecond keeps the far end's answer waiting.
+            while not jobs.empty():
+                job = jobs.get_nowait()  # the only consumer: not empty means there is one
                 if job is None:
                     return
                 fn, future = job
