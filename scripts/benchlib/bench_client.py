@@ -16,7 +16,8 @@ on the client's own SIP port:
 
 Our client is the phone engine as the headless commands run it, in its own process
 (scripts/benchlib/our_client.py); baresip is driven over ctrl_tcp (tests/peers/baresip.py).
-Rounds alternate the order (A/B, B/A, ...) so drift hits both alike. The result is the median
+The clients take turns sample by sample (A B, B A, ...) under one capture per round, so
+drift hits both alike. The result is the median
 of all samples per client, and ours/baresip per metric; target ≤ 1.0 (ours no slower). Also
 shown: each client's own share, from a received 401/407 to the authenticated request it sent.
 Exit 0 when every sample completed and both ratios meet the target, 1 otherwise, 2 when a
@@ -257,23 +258,33 @@ def sample_register(client: Client, gap: float) -> None:
     client.register_once()
 
 
-def run_block(
-    client: Client, kam: Kamailio, count: int, pcap: Path, gap: float
-) -> tuple[Samples, bool]:
-    """`count` registrations then `count` calls under one capture."""
+def _turns(clients: Sequence[Client], i: int) -> Sequence[Client]:
+    """Who goes first alternates sample by sample (A B, B A, ...)."""
+    return clients if i % 2 == 0 else list(reversed(clients))
+
+
+def run_round(
+    clients: Sequence[Client], kam: Kamailio, count: int, pcap: Path, gap: float
+) -> tuple[dict[str, Samples], bool]:
+    """`count` registrations then `count` calls per client under one capture, the clients
+    taking turns sample by sample: a drift in the machine's state (where the scheduler puts
+    Kamailio's workers, caches, a background job) then hits both alike, where blocks of one
+    client's samples measured it as a difference between the clients."""
     with Capture(kam.port, pcap) as capture:
-        for _ in range(count):
-            sample_register(client, gap)
-        for _ in range(count):
-            pace(gap)
-            client.call_once()
-        complete = capture.wait_for(count * sum(_MIN_PACKETS.values()))
-    return read_capture(pcap, kam.port, client.port), complete
+        for i in range(count):
+            for client in _turns(clients, i):
+                sample_register(client, gap)
+        for i in range(count):
+            for client in _turns(clients, i):
+                pace(gap)
+                client.call_once()
+        complete = capture.wait_for(count * len(clients) * sum(_MIN_PACKETS.values()))
+    return {c.name: read_capture(pcap, kam.port, c.port) for c in clients}, complete
 
 
 def _restartable(client: Client, restarts: int) -> bool:
     """baresip 1.0.0 sometimes dies of SIGSEGV between samples (never ours: that would be a
-    failure to report); it is started again and its block repeated, at most RESTARTS times."""
+    failure to report); it is started again and the round repeated, at most RESTARTS times."""
     return isinstance(client, BaresipClient) and not client.peer.alive and restarts < RESTARTS
 
 
@@ -286,7 +297,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="bench_client",
         description="Register round trip and call setup: our phone vs baresip via Kamailio.",
     )
-    p.add_argument("--rounds", type=int, default=3, help="A/B rounds (default 3)")
+    p.add_argument("--rounds", type=int, default=3, help="rounds, one capture each (default 3)")
     p.add_argument("--samples", type=int, default=20, help="samples per metric per round (20)")
     p.add_argument("--warmup", type=int, default=3, help="uncounted samples first (3)")
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep the captures in DIR")
@@ -316,8 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def bench(args: argparse.Namespace) -> int:
     names = ["ours", "baresip"]
     per_round = args.samples
-    # Room for the blocks repeated after a baresip crash (RESTARTS at most).
-    far_calls = (args.warmup + args.rounds * per_round) * len(names) + RESTARTS * per_round
+    # Room for the rounds repeated after a baresip crash (RESTARTS at most).
+    far_calls = (args.warmup + (args.rounds + RESTARTS) * per_round) * len(names)
     print(
         f"{args.rounds} rounds x {per_round} samples per metric and client (+{args.warmup} "
         "warm-up), A/B interleaved; times from a capture of Kamailio's port",
@@ -343,30 +354,30 @@ def bench(args: argparse.Namespace) -> int:
                 sample_register(client, args.gap_ms / 1e3)
                 client.call_once()
         for rnd in range(1, args.rounds + 1):
-            order = names if rnd % 2 else list(reversed(names))
-            for name in order:
-                pcap = (args.keep or work) / f"{name}-{rnd}.pcapng"
-                while True:
-                    try:
-                        got, complete = run_block(
-                            clients[name], kam, per_round, pcap, args.gap_ms / 1e3
-                        )
-                        break
-                    except AssertionError as exc:
-                        if not _restartable(clients[name], restarts):
-                            raise
-                        restarts += 1
-                        print(f"round {rnd}  {name:<8} crashed, restarted, block repeated: "
-                              f"{str(exc).splitlines()[0]}", flush=True)  # fmt: skip
-                        clients[name] = stack.enter_context(BaresipClient(work, kam))
-                totals[name].extend(got)
-                counts = [len(got.ms[m]) for m in METRICS]
+            order = [clients[n] for n in (names if rnd % 2 else list(reversed(names)))]
+            pcap = (args.keep or work) / f"round-{rnd}.pcapng"
+            while True:
+                try:
+                    got, complete = run_round(order, kam, per_round, pcap, args.gap_ms / 1e3)
+                    break
+                except AssertionError as exc:
+                    crashed = clients["baresip"]
+                    if not _restartable(crashed, restarts):
+                        raise
+                    restarts += 1
+                    print(f"round {rnd}  baresip  crashed, restarted, round repeated: "
+                          f"{str(exc).splitlines()[0]}", flush=True)  # fmt: skip
+                    clients["baresip"] = stack.enter_context(BaresipClient(work, kam))
+                    order = [clients[c.name] for c in order]
+            for name in names:
+                totals[name].extend(got[name])
+                counts = [len(got[name].ms[m]) for m in METRICS]
                 if not complete or counts != [per_round] * len(METRICS):
                     ok = False
                     print(f"round {rnd}  {name:<8} INCOMPLETE: samples {counts}")
                 print(
-                    f"round {rnd}  {name:<8} register {_fmt(got.ms['register'])}   "
-                    f"call setup {_fmt(got.ms['call'])}   (n={counts[0]}/{counts[1]})",
+                    f"round {rnd}  {name:<8} register {_fmt(got[name].ms['register'])}   "
+                    f"call setup {_fmt(got[name].ms['call'])}   (n={counts[0]}/{counts[1]})",
                     flush=True,
                 )
     return report(totals, ok)
