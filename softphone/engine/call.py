@@ -162,10 +162,11 @@ class EngineCall(pj.Call):  # type: ignore[misc]
         try:
             if self.dialling:
                 # The first state of a call we make is CALLING, reported just after the INVITE
-                # went out: the far end is already answering, and Kamailio-like servers are
-                # woken onto this CPU and wait for us to go idle. getInfo() would cost more
-                # than everything else here, and CALLING holds nothing it could tell yet
-                # (no response, code 0), so the event is put together once SIP has settled.
+                # went out: the far end is already answering, and a server on this host is
+                # usually woken onto this CPU (sync wake-up) and waits for us to go idle.
+                # getInfo() would cost more than everything else here, and CALLING holds
+                # nothing it could tell yet (no response, code 0), so the event is put
+                # together once SIP has settled.
                 self.dialling = False
                 if self.isActive():  # else it ended at once (a local failure): read it below
                     self.host.later(self._publish_calling)
