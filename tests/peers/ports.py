@@ -8,8 +8,11 @@ Ports come from 20000-32767, below Linux's ephemeral range (32768-60999), so a
 port we hand out is not taken a moment later by some outgoing connection's
 automatic source port.  Every candidate is checked by binding it (without
 SO_REUSEADDR, so a port in use anywhere on 127.0.0.1 is refused) and the ports
-handed out by this process are remembered, so two peers started by one test run
-never get the same port even before either has bound it.
+handed out by this process are held back for HOLD_S seconds, so two peers started by one
+test run never get the same port even before either has bound it. Held for a while, not
+for the whole run: by then a peer has bound its ports (the bind check sees them) or is
+gone, and a whole run's worth of scattered held ports left no 400-port window free for
+the lab's RTP range late in the suite (seen in CI: "no free port block").
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import random
 import socket
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
@@ -25,9 +29,10 @@ Kind = Literal["udp", "tcp"]
 HOST = "127.0.0.1"
 _LOW, _HIGH = 20000, 32767
 _ATTEMPTS = 2000
+HOLD_S = 60.0  # how long a handed-out port is kept from being handed out again
 
 _lock = threading.Lock()
-_handed_out: set[int] = set()
+_handed_out: dict[int, float] = {}  # port → when it was handed out (time.monotonic)
 
 
 def _is_free(port: int, kind: Kind) -> bool:
@@ -52,13 +57,16 @@ def free_port_block(offsets: Sequence[int], kinds: Iterable[Kind] = ("udp", "tcp
     span = max(offsets)
     rng = random.Random()
     with _lock:
+        now = time.monotonic()
+        for port in [p for p, at in _handed_out.items() if now - at >= HOLD_S]:
+            del _handed_out[port]
         for _ in range(_ATTEMPTS):
             base = rng.randrange(_LOW, _HIGH - span)
             ports = [base + off for off in offsets]
             if any(p in _handed_out for p in ports):
                 continue
             if all(_is_free(p, k) for p in ports for k in kind_list):
-                _handed_out.update(ports)
+                _handed_out.update(dict.fromkeys(ports, now))
                 return base
     raise RuntimeError(f"no free port block for offsets {list(offsets)} on {HOST}")
 
@@ -71,7 +79,8 @@ def free_port(kind: Kind) -> int:
 def release(ports: Iterable[int]) -> None:
     """Forget ports handed out earlier (once their peer has exited), so they can be reused."""
     with _lock:
-        _handed_out.difference_update(ports)
+        for port in ports:
+            _handed_out.pop(port, None)
 
 
 def udp_bound(port: int, host: str = HOST) -> bool:
