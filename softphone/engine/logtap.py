@@ -38,8 +38,9 @@ class _Libc:
 
     `mark()` runs inside pjsua callbacks; a call that releases the GIL there (ctypes.CDLL,
     os.fstat) may hand it to a waiting Python thread, and pjsip would then wait for that
-    thread to let go. With pjsua's stream found (stdio_stream.py) a mark costs one seek and
-    no write; without it, every mark flushes all of stdio.
+    thread to let go. With pjsua's stream found (stdio_stream.py) a mark reads the stream's
+    write pointer and needs none of this; without it, every mark flushes all of stdio and
+    seeks (`logged`).
     """
 
     def __init__(self) -> None:

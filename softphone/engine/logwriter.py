@@ -8,10 +8,10 @@ libInit (§2). The core holds it.
 
 Nothing SIP-related crosses into Python while pjsip works: the file is read by `drain`, which
 the poll loop calls once SIP has settled, interleaved with the state events put off until then
-(core.later marks each with `mark()`, a position in the log), so every state event comes right
-after the traces that explain it and sees the dialog state of its own moment. Nothing here
-calls back into pjsua2; what needs pjsua2 (a call snapshot after a new early dialog) is flagged
-and done by the poll loop.
+(core.later marks each with `LogTap.mark()`, a position in the log), so every state event
+comes right after the traces that explain it and sees the dialog state of its own moment.
+Nothing here calls back into pjsua2; what needs pjsua2 (a call snapshot after a new early
+dialog) is flagged and done by the poll loop.
 """
 
 from __future__ import annotations
@@ -65,13 +65,9 @@ class TraceWriter(pj.LogWriter):  # type: ignore[misc]
         except Exception as exc:  # never let an exception reach SWIG (§1)
             self.recent.append(f"log writer error: {exc!r}")
 
-    def mark(self) -> int:
-        """The log position after everything logged so far; `drain(upto=)` stops there."""
-        return self._tap.mark()
-
     def drain(self, upto: int | None = None) -> None:
         """Turn what pjsua logged into traces and events, in order: all of it, or what was
-        logged before the position `upto` (a `mark()`)."""
+        logged before the position `upto` (a `LogTap.mark()`)."""
         pending = self._pending
         if upto is None or not pending or pending[-1][0] < upto:
             # Only when what is already read stops short of the mark: run_later drains once

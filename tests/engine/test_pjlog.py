@@ -136,7 +136,7 @@ def test_trace_writer_drains_up_to_a_mark_in_log_order(tmp_path: Path) -> None:
 
         for text in texts[:3]:
             logs(text)
-        mark = writer.mark()
+        mark = tap.mark()
         logs("12:00:00.000 pjsua_core.c  a line that is not a message\n")
         for text in texts[3:]:
             logs(text)
