@@ -38,7 +38,12 @@ from softphone.engine.events import EngineErrorEvent, EngineStateEvent, Event
 from softphone.engine.logtap import LogTap
 from softphone.engine.logwriter import TraceWriter, our_aor
 from softphone.engine.media import AudioBridge
-from softphone.engine.pjconfig import TRANSPORT_TYPES, endpoint_config, transport_config
+from softphone.engine.pjconfig import (
+    TRANSPORT_TYPES,
+    endpoint_config,
+    pin_codecs,
+    transport_config,
+)
 from softphone.engine.transports import transport_event
 from softphone.engine.types import SYSTEM_CA_BUNDLE, EngineAccount, EngineOptions, Transport
 from softphone.sip.message import SipRequest
@@ -207,7 +212,7 @@ class Core:
             # The Linux wheel has no sound backend (§0); the null device keeps the conference
             # clock running (setNoDev would stop it and no media would flow, §4).
             ep.audDevManager().setNullDev()
-        self._pin_codecs()
+        pin_codecs(ep, self.options.codecs)
         self._listener("udp")
         self._listener("tcp")
         if self.options.tls_cert_file:
@@ -215,26 +220,6 @@ class Core:
         ep.libStart()
         if self.audio is not None:
             self.audio.open(ep)
-
-    def _pin_codecs(self) -> None:
-        """Enable exactly options.codecs, in that order. A name stands for every rate of the
-        codec in pjsua's list (speex has 8, 16 and 32 kHz) and picks the first; all other ids
-        are disabled one by one, so no second rate of a codec stays in the offer."""
-        ids = [str(c.codecId) for c in self.endpoint.codecEnum2()]
-        first: dict[str, str] = {}
-        for codec_id in ids:
-            first.setdefault(codec_id.split("/")[0].upper(), codec_id)
-        missing = [c for c in self.options.codecs if c.upper() not in first]
-        if missing:
-            raise EngineCommandError(
-                "codecs", f"{', '.join(missing)} not available; this build has {sorted(first)}"
-            )
-        wanted = [first[c.upper()] for c in self.options.codecs]
-        for codec_id in ids:
-            if codec_id not in wanted:
-                self.endpoint.codecSetPriority(codec_id, 0)  # 0 disables the codec
-        for rank, codec_id in enumerate(wanted):
-            self.endpoint.codecSetPriority(codec_id, 255 - rank)
 
     def _listener(
         self,

@@ -12,6 +12,7 @@ from typing import Any
 
 import pjsua2 as pj
 
+from softphone.engine.errors import EngineCommandError
 from softphone.engine.types import EngineAccount, EngineOptions, Transport
 from softphone.sip.uri import SipUri, parse_uri
 
@@ -44,6 +45,27 @@ def endpoint_config(options: EngineOptions, writer: Any, log_path: str) -> Any:
     cfg.medConfig.noVad = True  # continuous RTP: no silence suppression gaps in recordings
     cfg.medConfig.ecTailLen = 0  # no echo canceller on the null device
     return cfg
+
+
+def pin_codecs(endpoint: Any, codecs: tuple[str, ...]) -> None:
+    """Enable exactly `codecs`, in that order. A name stands for every rate of the codec in
+    pjsua's list (speex has 8, 16 and 32 kHz) and picks the first; all other ids are disabled
+    one by one, so no second rate of a codec stays in the offer."""
+    ids = [str(c.codecId) for c in endpoint.codecEnum2()]
+    first: dict[str, str] = {}
+    for codec_id in ids:
+        first.setdefault(codec_id.split("/")[0].upper(), codec_id)
+    missing = [c for c in codecs if c.upper() not in first]
+    if missing:
+        raise EngineCommandError(
+            "codecs", f"{', '.join(missing)} not available; this build has {sorted(first)}"
+        )
+    wanted = [first[c.upper()] for c in codecs]
+    for codec_id in ids:
+        if codec_id not in wanted:
+            endpoint.codecSetPriority(codec_id, 0)  # 0 disables the codec
+    for rank, codec_id in enumerate(wanted):
+        endpoint.codecSetPriority(codec_id, 255 - rank)
 
 
 def _tcp_nodelay() -> Any:
