@@ -20,6 +20,9 @@ The clients take turns sample by sample (A B, B A, ...) under one capture per ro
 drift hits both alike. The result is the median
 of all samples per client, and ours/baresip per metric; target ≤ 1.0 (ours no slower). Also
 shown: each client's own share, from a received 401/407 to the authenticated request it sent.
+With --pjsip a third client takes its turns: our pjsip build on its own, answering in its C
+worker thread with no Python in its path (pjsip_reference_client.py). Its ratios show how
+much of a gap to baresip is pjsip's (libre is another stack) and how much is our engine's.
 Exit 0 when every sample completed and both ratios meet the target, 1 otherwise, 2 when a
 tool is missing.
 """
@@ -52,7 +55,10 @@ from .capture import TSHARK, Capture, capture_available, percentile
 
 TARGET_RATIO = 1.0
 RESTARTS = 2  # baresip crashes survived per run (see _restartable)
-USERS = {"alice": "alice-bench-pw", "bob": "bob-bench-pw", "far": "far-bench-pw"}
+USERS = {
+    "alice": "alice-bench-pw", "bob": "bob-bench-pw", "carol": "carol-bench-pw",
+    "far": "far-bench-pw",
+}  # fmt: skip
 METRICS = ("register", "call")
 FAR_END_SCENARIO = Path(__file__).with_name("uas_answer_at_once.xml")
 # Datagrams per sample at least (REGISTER/401/REGISTER/200 and the un-REGISTER round;
@@ -73,20 +79,27 @@ class Client(Protocol):
 
 
 class OurClient:
-    """Our engine in its own process (scripts/benchlib/our_client.py), on a fixed SIP port."""
+    """Our engine in its own process (scripts/benchlib/our_client.py), on a fixed SIP port;
+    with `module`, another client speaking the same protocol (the pjsip reference)."""
 
-    name = "ours"
-
-    def __init__(self, work: Path, kam: Kamailio) -> None:
+    def __init__(
+        self,
+        work: Path,
+        kam: Kamailio,
+        name: str = "ours",
+        module: str = "our_client",
+        user: str = "alice",
+    ) -> None:
+        self.name = name
         self.port = free_port_block([0])
         rtp = free_port_block(range(0, 40, 2), kinds=("udp",)) & ~1
         setup = {
-            "port": kam.port, "user": "alice", "password": USERS["alice"],
+            "port": kam.port, "user": user, "password": USERS[user],
             "sip_port": self.port, "rtp_ports": [rtp, rtp + 39],
             "target": f"sip:far@{HOST}:{kam.port}",
         }  # fmt: skip
-        self._args = [sys.executable, "-m", "scripts.benchlib.our_client", json.dumps(setup)]
-        self._log = work / "our_client.stderr"
+        self._args = [sys.executable, "-m", f"scripts.benchlib.{module}", json.dumps(setup)]
+        self._log = work / f"{module}.stderr"
         self.proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> OurClient:
@@ -259,8 +272,9 @@ def sample_register(client: Client, gap: float) -> None:
 
 
 def _turns(clients: Sequence[Client], i: int) -> Sequence[Client]:
-    """Who goes first alternates sample by sample (A B, B A, ...)."""
-    return clients if i % 2 == 0 else list(reversed(clients))
+    """Who goes first rotates sample by sample (A B, B A, ... or A B C, B C A, C A B, ...)."""
+    k = i % len(clients)
+    return [*clients[k:], *clients[:k]]
 
 
 def run_round(
@@ -302,6 +316,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=3, help="uncounted samples first (3)")
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep the captures in DIR")
     p.add_argument("--gap-ms", type=float, default=30.0, help="quiet time between samples (30)")
+    p.add_argument(
+        "--pjsip", action="store_true",
+        help="also run the pjsip reference client (pjsip_reference_client.py: our pjsip build "
+        "in its own C worker thread, no Python in its path)",
+    )  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -325,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    names = ["ours", "baresip"]
+    names = ["ours", "baresip"] + (["pjsip"] if args.pjsip else [])
     per_round = args.samples
     # Room for the rounds repeated after a baresip crash (RESTARTS at most).
     far_calls = (args.warmup + (args.rounds + RESTARTS) * per_round) * len(names)
@@ -349,6 +368,10 @@ def bench(args: argparse.Namespace) -> int:
             "ours": stack.enter_context(OurClient(work, kam)),
             "baresip": stack.enter_context(BaresipClient(work, kam)),
         }
+        if args.pjsip:
+            clients["pjsip"] = stack.enter_context(
+                OurClient(work, kam, "pjsip", "pjsip_reference_client", "carol")
+            )
         for client in clients.values():  # warm-up: caches, first connections, page faults
             for _ in range(args.warmup):
                 sample_register(client, args.gap_ms / 1e3)
@@ -407,6 +430,12 @@ def report(totals: dict[str, Samples], ok: bool) -> int:
             f"ratio ours/baresip {label:<20} {ratio:5.2f} (target <= {TARGET_RATIO}) -> "
             f"{'met' if meets else 'NOT met'}"
         )
+        if "pjsip" in medians:  # --pjsip: how much of the gap is pjsip's own, not the engine's
+            pjsip = medians["pjsip"][metric]
+            print(
+                f"      pjsip/baresip {label:<20} {pjsip / medians['baresip'][metric]:5.2f}   "
+                f"ours/pjsip {medians['ours'][metric] / pjsip:5.2f}   (informative)"
+            )
     print("result: PASS" if ok else "result: FAIL")
     return 0 if ok else 1
 

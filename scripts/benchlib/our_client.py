@@ -19,10 +19,18 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from softphone.config import AccountConfig
-from softphone.engine import CallEvent, Engine, Event, RegistrationEvent
+from softphone.engine import (
+    CallEvent,
+    Engine,
+    EngineAccount,
+    EngineOptions,
+    Event,
+    RegistrationEvent,
+)
 from softphone.engine_account import LocalAddress, headless_options, to_engine_account
 from softphone.headless.session import EventInbox
 from softphone.providers import effective
@@ -30,25 +38,29 @@ from softphone.providers import effective
 WAIT = 10.0
 
 
+def bench_account(setup: dict[str, Any]) -> tuple[EngineAccount, EngineOptions]:
+    """The benchmark's account and engine options, built by the product's own account layer."""
+    config = AccountConfig(
+        name="bench",
+        provider="generic",
+        username=str(setup["user"]),
+        domain="127.0.0.1",
+        registrar=f"sip:127.0.0.1:{int(setup['port'])}",
+        # No outbound proxy: baresip's account has none either, and a Route header makes
+        # Kamailio run loose_route on every request (~0.15 ms a transaction here).
+    )
+    account = effective(config)
+    first, last = setup["rtp_ports"]
+    local = LocalAddress("127.0.0.1", int(setup["sip_port"]), (int(first), int(last)))
+    return to_engine_account(account, str(setup["password"])), headless_options(account, local)
+
+
 class Driver:
     def __init__(self, setup: dict[str, Any]) -> None:
-        port = int(setup["port"])
-        config = AccountConfig(
-            name="bench",
-            provider="generic",
-            username=str(setup["user"]),
-            domain="127.0.0.1",
-            registrar=f"sip:127.0.0.1:{port}",
-            # No outbound proxy: baresip's account has none either, and a Route header makes
-            # Kamailio run loose_route on every request (~0.15 ms a transaction here).
-        )
-        account = effective(config)
-        self.spec = to_engine_account(account, str(setup["password"]))
-        first, last = setup["rtp_ports"]
-        local = LocalAddress("127.0.0.1", int(setup["sip_port"]), (int(first), int(last)))
+        self.spec, options = bench_account(setup)
         self.target = str(setup["target"])
         self.inbox = EventInbox()  # the headless commands' own sink
-        self.engine = Engine(self.inbox.sink, headless_options(account, local))
+        self.engine = Engine(self.inbox.sink, options)
         self.added = False
 
     def wait_for(self, done: Any) -> Event:
@@ -84,25 +96,27 @@ class Driver:
         self.wait_for(state("disconnected"))
 
 
+def serve(commands: dict[str, Callable[[], None]]) -> None:
+    """The stdin/stdout protocol: `ready`, then `ok` or `error: TEXT` per command until `quit`
+    (shared with scripts/benchlib/pjsip_reference_client.py)."""
+    print("ready", flush=True)
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "quit":
+            break
+        try:
+            commands[command]()
+        except Exception as exc:
+            print(f"error: {type(exc).__name__}: {exc}", flush=True)
+        else:
+            print("ok", flush=True)
+
+
 def main(argv: list[str]) -> int:
     driver = Driver(json.loads(argv[1]))
     driver.engine.start()
     try:
-        print("ready", flush=True)
-        for line in sys.stdin:
-            command = line.strip()
-            if command == "quit":
-                break
-            try:
-                commands = {
-                    "register": driver.register, "unregister": driver.unregister,
-                    "call": driver.call,
-                }  # fmt: skip
-                commands[command]()
-            except Exception as exc:
-                print(f"error: {type(exc).__name__}: {exc}", flush=True)
-            else:
-                print("ok", flush=True)
+        serve({"register": driver.register, "unregister": driver.unregister, "call": driver.call})
     finally:
         stopped = driver.engine.stop()
     return 0 if stopped else 1
