@@ -107,7 +107,9 @@ def serve(commands: dict[str, Callable[[], None]]) -> None:
         try:
             commands[command]()
         except Exception as exc:
-            print(f"error: {type(exc).__name__}: {exc}", flush=True)
+            info = getattr(exc, "info", None)  # pj.Error: str() is empty, info() is not
+            detail = info() if callable(info) else exc
+            print(f"error: {type(exc).__name__}: {detail}", flush=True)
         else:
             print("ok", flush=True)
 

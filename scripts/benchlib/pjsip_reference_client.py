@@ -103,16 +103,20 @@ def main(argv: list[str]) -> int:
     real_stdout = os.dup(1)
     os.dup2(2, 1)  # pjsua's console output must not mix with the protocol on stdout
     sys.stdout = os.fdopen(real_stdout, "w")
+    code = 0
     try:
         client = ReferenceClient(setup, log_path)
         serve({"register": client.register, "unregister": client.unregister, "call": client.call})
         client.unregister()
+    except Exception as exc:  # pj.Error says nothing in str() (engine-notes §0); info() does
+        print(f"pjsip reference client: {getattr(exc, 'info', exc.__repr__)()}", file=sys.stderr)
+        code = 1
     finally:
         os.unlink(log_path)
         sys.stdout.flush()
     # No libDestroy: with a worker thread and Call objects held, teardown has its own traps
     # (engine-notes §2); the process is a measuring stick, so it just ends.
-    os._exit(0)
+    os._exit(code)
 
 
 if __name__ == "__main__":
