@@ -350,7 +350,7 @@ def bench(args: argparse.Namespace) -> int:
     far_calls = (args.warmup + (args.rounds + RESTARTS) * per_round) * len(names)
     print(
         f"{args.rounds} rounds x {per_round} samples per metric and client (+{args.warmup} "
-        "warm-up), A/B interleaved; times from a capture of Kamailio's port",
+        "warm-up), clients interleaved sample by sample; times from a capture of Kamailio's port",
         flush=True,
     )
     totals = {name: Samples() for name in names}
